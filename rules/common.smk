@@ -1,0 +1,51 @@
+# Shared names: the swept axes (corpus, tokenizer, model, seed), typed model configs, helpers.
+import json
+
+from byteword.models import model_config_from_dict
+
+EXPERIMENT = config["experiment"]
+CORPORA = list(config["corpora"])
+SEEDS = [str(s) for s in config["seeds"]]
+TOKENIZERS = [f"bpe{v}" for v in config["tokenizers"]["vocab_sizes"]]
+MODELS = {name: model_config_from_dict(name, entry) for name, entry in config["models"].items()}
+for _m in MODELS.values():
+    if _m.input == "bpe" and _m.family == "transformer" and _m.tokenizer not in TOKENIZERS:
+        raise ValueError(
+            f"model '{_m.name}' reads tokenizer '{_m.tokenizer}', which tokenizers.vocab_sizes "
+            f"does not train (it trains {', '.join(TOKENIZERS)})"
+        )
+ENV = "../envs/byteword.yaml"
+
+
+wildcard_constraints:
+    corpus="|".join(CORPORA),
+    model="|".join(MODELS),
+    seed=r"\d+",
+    tokenizer=r"bpe\d+",
+
+
+def run_dir(stage):
+    """results/<stage>/<corpus>/<model>/seed<seed>: one folder per trained or evaluated model."""
+    return f"results/{stage}/{{corpus}}/{{model}}/seed{{seed}}"
+
+
+def model_tokenizer(wildcards):
+    """The tokenizer.json a model reads, or nothing for byte-level models."""
+    m = MODELS[wildcards.model]
+    if m.family == "transformer" and m.input == "bpe":
+        return f"results/tokenizer/{wildcards.corpus}/{m.tokenizer}/tokenizer.json"
+    return []
+
+
+def per_model(pattern):
+    return expand(pattern, corpus="{corpus}", model=list(MODELS), seed=SEEDS, allow_missing=True)
+
+
+def figure_names():
+    return ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity"]
+
+
+def all_outputs():
+    return expand("results/figures/{corpus}/{figure}.png", corpus=CORPORA, figure=figure_names()) + expand(
+        "results/summary/{corpus}/test_bpb.parquet", corpus=CORPORA
+    )

@@ -1,0 +1,65 @@
+rule evaluate_bpb:
+    input:
+        model=run_dir("pretrain") + "/model.safetensors",
+        meta=run_dir("pretrain") + "/model.json",
+        test="results/corpus/{corpus}/test.parquet",
+        tokenizer=model_tokenizer,
+    output:
+        summary=run_dir("evaluate") + "/bpb.parquet",
+        windows=run_dir("evaluate") + "/windows.parquet",
+    params:
+        evaluation=config["evaluation"],
+    log:
+        "results/logs/evaluate_bpb/{corpus}/{model}/seed{seed}" + ".log",
+    benchmark:
+        "results/benchmarks/evaluate_bpb/{corpus}/{model}/seed{seed}" + ".tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../workflow/scripts/evaluate_bpb.py"
+
+
+rule compressors:
+    input:
+        test="results/corpus/{corpus}/test.parquet",
+    output:
+        "results/evaluate/{corpus}/compressors.parquet",
+    params:
+        experiment=EXPERIMENT,
+        context_bytes=config["training"]["context_bytes"],
+        test_bytes=config["evaluation"]["test_bytes"],
+    log:
+        "results/logs/compressors/{corpus}.log",
+    benchmark:
+        "results/benchmarks/compressors/{corpus}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow/scripts/compressors.py"
+
+
+rule summarize_bpb:
+    input:
+        models=per_model(run_dir("evaluate") + "/bpb.parquet"),
+        compressors="results/evaluate/{corpus}/compressors.parquet",
+        meta=per_model(run_dir("pretrain") + "/model.json"),
+    output:
+        "results/summary/{corpus}/test_bpb.parquet",
+    log:
+        "results/logs/summarize_bpb/{corpus}.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow/scripts/summarize_bpb.py"

@@ -1,0 +1,39 @@
+# A shell rule so the same command can later run under torchrun. Rolling checkpoints live in
+# results/checkpoints/, outside the declared outputs (Snakemake deletes those before a rerun).
+rule pretrain:
+    input:
+        train="results/corpus/{corpus}/train.parquet",
+        valid="results/corpus/{corpus}/valid.parquet",
+        tokenizer=model_tokenizer,
+    output:
+        model=run_dir("pretrain") + "/model.safetensors",
+        meta=run_dir("pretrain") + "/model.json",
+        metrics=run_dir("pretrain") + "/metrics.parquet",
+    params:
+        spec=lambda wc: json.dumps(
+            {
+                "experiment": EXPERIMENT,
+                "corpus": wc.corpus,
+                "model_name": wc.model,
+                "model": config["models"][wc.model],
+                "training": config["training"],
+            },
+            sort_keys=True,
+        ),
+        checkpoint_dir=lambda wc: f"results/checkpoints/{wc.corpus}/{wc.model}/seed{wc.seed}",
+        tokenizer_arg=lambda wc, input: f"--tokenizer {input.tokenizer}" if input.tokenizer else "",
+    log:
+        "results/logs/pretrain/{corpus}/{model}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/pretrain/{corpus}/{model}/seed{seed}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    shell:
+        "python -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
+        " --corpus-dir results/corpus/{wildcards.corpus} {params.tokenizer_arg}"
+        " --out-dir $(dirname {output.model}) --checkpoint-dir {params.checkpoint_dir}"
+        " --threads {threads} > {log} 2>&1"

@@ -1,0 +1,40 @@
+"""Command line: ``python -m byteword train ...`` (the pretrain rule's shell command, torchrun-ready)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="byteword")
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="pretrain one model on one corpus with one seed")
+    t.add_argument("--spec", required=True, help="JSON: experiment, corpus, model (name + entry), training")
+    t.add_argument("--seed", type=int, required=True)
+    t.add_argument("--corpus-dir", type=Path, required=True)
+    t.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json for BPE models")
+    t.add_argument("--out-dir", type=Path, required=True)
+    t.add_argument("--checkpoint-dir", type=Path, required=True)
+    t.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    from byteword.models import model_config_from_dict
+    from byteword.train import TrainConfig, TrainJob, train
+
+    spec = json.loads(args.spec)
+    model = model_config_from_dict(spec["model_name"], spec["model"])
+    job = TrainJob(experiment=spec["experiment"], corpus=spec["corpus"], model=model,
+                   training=TrainConfig(**spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
+                   out_dir=args.out_dir, checkpoint_dir=args.checkpoint_dir,
+                   tokenizer_path=args.tokenizer if model.input == "bpe" else None, threads=args.threads)
+    train(job)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""A small user API: ``byteword.load(run_dir)`` returns a model that scores text in bits per byte
+and generates bytes. Works on any family, since each one returns the same output type."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model
+
+from byteword.data import collate, split_windows
+from byteword.evaluation.bpb import bits_per_byte, score_windows
+from byteword.models import build_model, model_config_from_dict
+
+
+class LoadedModel:
+    def __init__(self, model, tokenizer, meta: dict):
+        self.model, self.tokenizer, self.meta = model.eval(), tokenizer, meta
+        self.context_bytes = meta["training"]["context_bytes"]
+
+    @property
+    def name(self) -> str:
+        return self.model.cfg.name
+
+    def batch(self, windows: list[bytes]):
+        return collate(windows, self.model.batch_kind, self.tokenizer, self.model.cfg.max_word_bytes)
+
+    def bpb(self, text: str) -> float:
+        """Bits per byte of ``text``, scored in windows of the training context length."""
+        windows = split_windows(text, self.context_bytes)
+        if not windows:
+            raise ValueError("cannot score an empty text")
+        return bits_per_byte(*score_windows(self.model, windows, self.tokenizer))
+
+    @torch.no_grad()
+    def next_byte_logprobs(self, prefix: bytes) -> torch.Tensor:
+        """(256,) log-probabilities of the byte after ``prefix``: the model scores every prefix + b (one batch of
+        256 candidates) and they are normalised. Exact for byte transformers; for BPE it uses the canonical
+        tokenization, and for hierarchical models the segmentation the splitter gives prefix + b."""
+        prefix = prefix[-(self.context_bytes - 1):]
+        candidates = [prefix + bytes([b]) for b in range(256)]
+        valid = [self._decodable(c) for c in candidates]
+        scores = torch.full((256,), -float("inf"))
+        idx = [b for b in range(256) if valid[b]]
+        out = self.model(self.batch([candidates[b] for b in idx]))
+        # log p(prefix + b) as an unfinished text: the last word's end-of-word symbol is not yet emitted
+        total = (out.byte_logprobs * out.byte_mask).sum(1) - out.end_logprob
+        scores[idx] = total.float()
+        return torch.log_softmax(scores, dim=0)
+
+    @staticmethod
+    def _decodable(b: bytes) -> bool:
+        try:
+            b.decode("utf-8")
+            return True
+        except UnicodeDecodeError:
+            return False
+
+    def generate(self, prompt: str, n_bytes: int = 64, temperature: float = 1.0, seed: int = 0) -> str:
+        """Sample ``n_bytes`` bytes after ``prompt`` (greedy when temperature is 0), one byte at a time.
+        Only complete UTF-8 characters are proposed, so the result always decodes."""
+        gen = torch.Generator().manual_seed(seed)
+        out = prompt.encode("utf-8")
+        pending = b""  # bytes of an unfinished multi-byte character
+        for _ in range(n_bytes):
+            logp = self._char_logprobs(out, pending)
+            if temperature == 0:
+                b = int(logp.argmax())
+            else:
+                b = int(torch.multinomial(torch.softmax(logp / temperature, 0), 1, generator=gen))
+            pending += bytes([b])
+            if self._decodable(pending):
+                out, pending = out + pending, b""
+        return out.decode("utf-8")
+
+    def _char_logprobs(self, out: bytes, pending: bytes) -> torch.Tensor:
+        if pending:  # inside a character: any continuation byte is allowed by the tokenizer-free scorer
+            return torch.log_softmax(torch.tensor([0.0 if 0x80 <= b < 0xC0 else -float("inf")
+                                                   for b in range(256)]), 0)
+        return self.next_byte_logprobs(out)
+
+
+def load(path) -> LoadedModel:
+    """Load ``model.safetensors`` + ``model.json`` (+ ``tokenizer.json`` for BPE) from a pretrain folder."""
+    path = Path(path)
+    meta = json.loads((path / "model.json").read_text())
+    cfg_dict = {k: v for k, v in meta["model"].items() if v is not None and k != "name"}
+    cfg = model_config_from_dict(meta["model"]["name"], cfg_dict)
+    tokenizer = None
+    if cfg.family == "transformer" and cfg.input == "bpe":
+        from byteword.tokenization import load_tokenizer
+
+        tok_path = path / "tokenizer.json"  # a copy written beside the weights at training time
+        tokenizer = load_tokenizer(tok_path)
+    model = build_model(cfg, tokenizer)
+    load_model(model, str(path / "model.safetensors"))
+    return LoadedModel(model, tokenizer, meta)

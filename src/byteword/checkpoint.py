@@ -1,0 +1,64 @@
+"""Self-describing model files and rolling training checkpoints.
+
+Final model: ``model.safetensors`` (safetensors.torch.save_model, which handles tied weights) and
+``model.json`` (model config, training config, versions, parameter counts, FLOPs per byte).
+Rolling checkpoint: a directory holding ``model.safetensors``, ``optimizer.pt`` (tensors only, loaded
+with ``weights_only=True``) and ``state.json`` (step, bytes seen, sampler and torch RNG states as
+plain JSON, metrics history, config hash). It is written into a temporary directory and renamed,
+so a kill while writing leaves the previous checkpoint intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model, save_model
+
+from byteword.provenance import atomic_path
+
+
+def save_final(model, meta: dict, out_dir) -> None:
+    out_dir = Path(out_dir)
+    tmp = atomic_path(out_dir / "model.safetensors")
+    save_model(model, str(tmp))
+    os.replace(tmp, out_dir / "model.safetensors")
+    tmp = atomic_path(out_dir / "model.json")
+    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+    os.replace(tmp, out_dir / "model.json")
+
+
+def save_checkpoint(ckpt_dir, model, optimizer, state: dict) -> None:
+    ckpt_dir = Path(ckpt_dir)
+    tmp = ckpt_dir.with_name(ckpt_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_model(model, str(tmp / "model.safetensors"))
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps(state))
+    old = ckpt_dir.with_name(ckpt_dir.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if ckpt_dir.exists():
+        os.replace(ckpt_dir, old)
+    os.replace(tmp, ckpt_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_checkpoint(ckpt_dir, model, optimizer, expected_hash: str) -> dict | None:
+    """Restore model and optimizer in place and return the saved state, or None if there is none.
+    A checkpoint written under a different config is refused with a message."""
+    ckpt_dir = Path(ckpt_dir)
+    if not ckpt_dir.exists():
+        old = ckpt_dir.with_name(ckpt_dir.name + ".old")  # killed between the two renames
+        if not old.exists():
+            return None
+        ckpt_dir = old
+    state = json.loads((ckpt_dir / "state.json").read_text())
+    if state.get("config_hash") != expected_hash:
+        raise RuntimeError(f"checkpoint {ckpt_dir} was written for config {state.get('config_hash')}, "
+                           f"not {expected_hash}; delete it to start this run afresh")
+    load_model(model, str(ckpt_dir / "model.safetensors"))
+    optimizer.load_state_dict(torch.load(ckpt_dir / "optimizer.pt", weights_only=True))
+    return state

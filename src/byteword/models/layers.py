@@ -1,0 +1,117 @@
+"""Shared building blocks: RMSNorm, rotary attention over torch SDPA (causal, windowed or
+bidirectional with padding), MLP and a pre-norm transformer block. Every family is built from these."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d_model: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotary(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
+    """Rotary position embedding on (B, H, T, Dh): position t rotates channel pairs by t * base^(-2i/Dh)."""
+    T, Dh = x.shape[-2], x.shape[-1]
+    freqs = base ** (-torch.arange(0, Dh, 2, device=x.device, dtype=torch.float32) / Dh)  # (Dh/2,)
+    angles = torch.arange(T, device=x.device, dtype=torch.float32)[:, None] * freqs  # (T, Dh/2)
+    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+
+
+def attention_mask(T: int, *, causal: bool, window: int | None = None, key_padding: torch.Tensor | None = None,
+                   device=None) -> torch.Tensor | None:
+    """Boolean mask (True = may attend) broadcastable to (B, H, T, T), or None for plain full attention.
+
+    key_padding: (B, T) True where the key is a real position. A causal mask with no window and no
+    padding returns None so SDPA can take its fused causal path."""
+    if causal and window is None and key_padding is None:
+        return None
+    q = torch.arange(T, device=device)[:, None]
+    k = torch.arange(T, device=device)[None, :]
+    mask = torch.ones(T, T, dtype=torch.bool, device=device)
+    if causal:
+        mask &= k <= q
+    if window is not None:
+        mask &= (q - k) < window  # each query sees itself and the window-1 positions before it
+    mask = mask[None, None]  # (1, 1, T, T)
+    if key_padding is not None:
+        mask = mask & key_padding[:, None, None, :]  # (B, 1, T, T)
+    return mask
+
+
+class Attention(nn.Module):
+    def __init__(self, d_model: int, n_heads: int):
+        super().__init__()
+        if d_model % n_heads or (d_model // n_heads) % 2:
+            raise ValueError(f"d_model={d_model} must split into n_heads={n_heads} heads of even size")
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=False)
+        self.proj = nn.Linear(d_model, d_model, bias=False)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, causal: bool) -> torch.Tensor:
+        B, T, D = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_heads, D // self.n_heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, T, Dh)
+        q, k = rotary(q), rotary(k)
+        if mask is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.proj(y.transpose(1, 2).reshape(B, T, D))
+
+
+class MLP(nn.Module):
+    def __init__(self, d_model: int, expansion: int = 4):
+        super().__init__()
+        self.up = nn.Linear(d_model, expansion * d_model, bias=False)
+        self.down = nn.Linear(expansion * d_model, d_model, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(F.gelu(self.up(x)))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
+
+    def __init__(self, d_model: int, n_heads: int):
+        super().__init__()
+        self.norm1, self.norm2 = RMSNorm(d_model), RMSNorm(d_model)
+        self.attn = Attention(d_model, n_heads)
+        self.mlp = MLP(d_model)
+
+    def forward(self, x, mask, causal):
+        x = x + self.attn(self.norm1(x), mask, causal)
+        return x + self.mlp(self.norm2(x))
+
+
+class Stack(nn.Module):
+    """n_layers blocks followed by a final norm; one mask shared by all layers."""
+
+    def __init__(self, d_model: int, n_layers: int, n_heads: int):
+        super().__init__()
+        self.blocks = nn.ModuleList(Block(d_model, n_heads) for _ in range(n_layers))
+        self.norm = RMSNorm(d_model)
+
+    def forward(self, x, *, causal: bool, window: int | None = None, key_padding: torch.Tensor | None = None):
+        mask = attention_mask(x.shape[1], causal=causal, window=window, key_padding=key_padding, device=x.device)
+        for block in self.blocks:
+            x = block(x, mask, causal)
+        return self.norm(x)
+
+
+def init_weights(module: nn.Module, std: float = 0.02) -> None:
+    """Normal(0, std) for linear and embedding weights, as GPT-2; norms keep their ones."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=std)
+            if getattr(m, "bias", None) is not None:
+                nn.init.zeros_(m.bias)

@@ -1,0 +1,36 @@
+"""The one output type every family returns, so evaluation and embedding code never branch on family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class ModelOutput:
+    # (B, W): natural-log likelihood credited to each byte of the window. Predictions that are not
+    # bytes (a BPE token spanning several bytes, a hierarchical end-of-word symbol) are credited to
+    # the last byte they cover, so byte_logprobs.sum() is exactly the model's total log-likelihood.
+    byte_logprobs: torch.Tensor
+    byte_mask: torch.Tensor  # (B, W) bool, True at real (non-padding) bytes
+    hidden: dict[str, torch.Tensor] = field(default_factory=dict)  # hidden states by level
+    boundaries: torch.Tensor | None = None  # (B, W) bool, True where a word/chunk starts (None if no levels)
+    aux_loss: torch.Tensor | float = 0.0
+    # (B,) log-likelihood of predictions that close the window without being text (the last word's
+    # end-of-word symbol), already inside byte_logprobs; subtracting it gives the prefix probability.
+    end_logprob: torch.Tensor | float = 0.0
+
+    @property
+    def nll_sum(self) -> torch.Tensor:
+        """Total negative log-likelihood in nats over all real bytes."""
+        return -(self.byte_logprobs * self.byte_mask).sum()
+
+    @property
+    def n_bytes(self) -> int:
+        return int(self.byte_mask.sum())
+
+    @property
+    def loss(self) -> torch.Tensor:
+        """Training objective: nats per byte, plus any auxiliary loss."""
+        return self.nll_sum / max(self.n_bytes, 1) + self.aux_loss

@@ -1,0 +1,65 @@
+"""One causal transformer language model for BPE ids and for raw bytes (GPT-2 style, pre-norm,
+RoPE, no biases). On bytes the input vocabulary is 256 bytes + BOS and the head predicts 256 bytes,
+so a model with a zero head is exactly uniform: 8 bits per byte."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from byteword.models.layers import Stack, init_weights
+from byteword.models.output import ModelOutput
+
+BYTE_BOS = 256
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg, vocab_size: int | None = None, bos_id: int | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.reads_bytes = cfg.input == "bytes"
+        vocab_in = 257 if self.reads_bytes else vocab_size
+        self.vocab_out = 256 if self.reads_bytes else vocab_size
+        self.bos_id = BYTE_BOS if self.reads_bytes else bos_id
+        self.embed = nn.Embedding(vocab_in, cfg.d_model)
+        self.stack = Stack(cfg.d_model, cfg.n_layers, cfg.n_heads)
+        self.head = nn.Linear(cfg.d_model, self.vocab_out, bias=False)
+        init_weights(self)
+
+    batch_kind = property(lambda self: "bytes" if self.reads_bytes else "bpe")
+
+    def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, T) input ids -> (B, T, d_model) final-layer states."""
+        return self.stack(self.embed(ids), causal=True, window=self.cfg.attention_window)
+
+    def forward(self, batch) -> ModelOutput:
+        if self.reads_bytes:
+            x = batch.bytes  # (B, W): predict every byte, the first one from BOS
+            ids = torch.cat([torch.full_like(x[:, :1], BYTE_BOS), x[:, :-1]], dim=1)
+            targets, mask = x, batch.byte_mask
+        else:
+            ids, targets, mask = batch.ids, batch.targets, batch.target_mask  # (B, T) tokens
+        h = self.hidden_states(ids)
+        logp = F.log_softmax(self.head(h).float(), dim=-1)
+        lp = logp.gather(-1, targets.clamp(min=0)[..., None])[..., 0] * mask  # (B, T)
+        if self.reads_bytes:
+            byte_lp = lp
+        else:
+            # credit each token's log-likelihood to the last byte it covers
+            byte_lp = torch.zeros_like(batch.bytes, dtype=lp.dtype)
+            byte_lp.scatter_add_(1, batch.token_end.clamp(min=0), lp)
+        return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, hidden={"token": h})
+
+    @torch.no_grad()
+    def static_word_vectors(self, batch) -> torch.Tensor:
+        """One vector per window holding a single word: for bytes the mean of the final hidden states
+        over the word's bytes (read after BOS); for BPE the mean of its tokens' input embeddings. (B, d)"""
+        if self.reads_bytes:
+            x = batch.bytes
+            ids = torch.cat([torch.full_like(x[:, :1], BYTE_BOS), x], dim=1)
+            h, mask = self.hidden_states(ids)[:, 1:], batch.byte_mask  # states after reading each byte
+        else:
+            h, mask = self.embed(batch.targets.clamp(min=0)), batch.target_mask
+        m = mask[..., None].to(h.dtype)
+        return (h * m).sum(1) / m.sum(1).clamp(min=1)
