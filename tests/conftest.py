@@ -1,0 +1,29 @@
+import pytest
+import torch
+
+from byteword.models import build_model, model_config_from_dict
+from byteword.tokenization import train_bpe
+
+TINY_LEVEL = {"d_model": 32, "n_layers": 2, "n_heads": 2}
+FAMILY_ENTRIES = {
+    "bytes": {"family": "transformer", "input": "bytes", **TINY_LEVEL},
+    "bytes_window": {"family": "transformer", "input": "bytes", "attention_window": 8, **TINY_LEVEL},
+    "bpe": {"family": "transformer", "input": "bpe", "tokenizer": "bpe320", **TINY_LEVEL},
+    "hat": {"family": "hierarchical", "max_word_bytes": 8, "encoder": TINY_LEVEL, "backbone": TINY_LEVEL,
+            "decoder": TINY_LEVEL},
+}
+SAMPLE = ("The cat sat on the mat. Привет, мир! Tabs\tand\r\nCRLF, emoji 😀 and   runs of spaces. " * 4)
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return train_bpe([SAMPLE] * 3, 320)
+
+
+@pytest.fixture
+def make_model(tokenizer):
+    def make(kind, seed=0):
+        torch.manual_seed(seed)
+        return build_model(model_config_from_dict(kind, FAMILY_ENTRIES[kind]), tokenizer)
+
+    return make

@@ -1,0 +1,101 @@
+"""Known answers for every family: causality, exact BPB accounting, uniform = 8 bits, overfitting."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from byteword.data import collate, split_windows
+from byteword.evaluation.bpb import bits_per_byte, score_windows
+from byteword.models.hierarchical import EOW
+
+FAMILIES = ["bytes", "bytes_window", "bpe", "hat"]
+
+
+def run(model, texts, tokenizer=None):
+    windows = [t.encode() for t in texts]
+    return model(collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes))
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytes_window", "hat"])
+def test_changing_later_bytes_leaves_earlier_likelihoods_unchanged(make_model, tokenizer, kind):
+    model = make_model(kind).eval()
+    prefix = "The cat sat"  # both texts continue after the word boundary before " on" / " by"
+    a = run(model, [prefix + " on the mat, then slept."]).byte_logprobs[0]
+    b = run(model, [prefix + " by a dog; ran off!"]).byte_logprobs[0]
+    n = len(prefix.encode())
+    torch.testing.assert_close(a[:n], b[:n], rtol=0, atol=1e-5)
+    assert not torch.allclose(a[n:n + 3], b[n:n + 3])
+
+
+def test_bpe_model_is_causal_at_token_level(make_model):
+    model = make_model("bpe").eval()
+    ids = torch.randint(1, 300, (1, 24))
+    changed = ids.clone()
+    changed[0, 12:] = torch.randint(1, 300, (12,))
+    h1, h2 = model.hidden_states(ids), model.hidden_states(changed)
+    torch.testing.assert_close(h1[:, :12], h2[:, :12], rtol=0, atol=1e-5)
+
+
+def test_uniform_byte_model_scores_exactly_eight_bits(make_model):
+    model = make_model("bytes")
+    torch.nn.init.zeros_(model.head.weight)  # logits all zero: uniform over the 256 bytes
+    windows = split_windows(SAMPLE_TEXT, 40)
+    assert bits_per_byte(*score_windows(model, windows)) == pytest.approx(8.0, abs=1e-6)
+
+
+SAMPLE_TEXT = "Ein Beispiel: naïve café, 東京 and more words to fill windows. " * 3
+
+
+def test_hierarchical_log_likelihoods_sum_by_hand(make_model):
+    """Recompute a two-word window word by word, without batching, and compare with the model."""
+    model = make_model("hat").eval()
+    words = [b"ab", b" cde"]
+    out = run(model, ["ab cde"])
+    with torch.no_grad():
+        vecs = [model.encode_words(torch.tensor([list(w)]), torch.tensor([len(w)]))[0] for w in words]
+        bb_in = torch.stack([model.bos, vecs[0]])[None]  # word i is predicted from words < i
+        states = model.backbone(bb_in, causal=True)[0]
+        expected_per_byte, eows = [], []
+        for state, w in zip(states, words):
+            ctx = model.to_decoder(state)[None, None]
+            dec_in = torch.cat([ctx, model.dec_embed(torch.tensor([list(w)])) + ctx], dim=1)
+            logp = F.log_softmax(model.head(model.decoder(dec_in, causal=True)), -1)[0]
+            lps = [logp[j, b].item() for j, b in enumerate(w)]
+            eows.append(logp[len(w), EOW].item())
+            lps[-1] += eows[-1]  # the end-of-word prediction is credited to the word's last byte
+            expected_per_byte += lps
+    got = out.byte_logprobs[0]
+    assert got.tolist() == pytest.approx(expected_per_byte, abs=1e-5)
+    assert float(out.nll_sum.detach()) == pytest.approx(-sum(expected_per_byte), abs=1e-4)
+    assert float(out.end_logprob[0]) == pytest.approx(eows[-1], abs=1e-5)
+    assert out.n_bytes == 6
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_padding_does_not_change_scores(make_model, tokenizer, kind):
+    model = make_model(kind).eval()
+    alone = run(model, ["short one"], tokenizer).byte_logprobs[0]
+    batched = run(model, ["short one", "a much longer second window of text"], tokenizer).byte_logprobs[0, :9]
+    torch.testing.assert_close(alone, batched, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_one_batch_overfits_below_005_bits_per_byte(make_model, tokenizer, kind):
+    torch.manual_seed(0)
+    model = make_model(kind)
+    # one window: several windows would start with different first bytes, unpredictable from BOS alone
+    windows = split_windows("The quick brown fox jumps over the lazy dog. Привет мир! 12345.", 128)
+    assert len(windows) == 1
+    batch = collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(400):
+        out = model(batch)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        if out.loss.item() / math.log(2) < 0.02:
+            break
+    model.eval()
+    assert float(model(batch).nll_sum) / (math.log(2) * out.n_bytes) < 0.05
