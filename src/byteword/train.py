@@ -98,16 +98,17 @@ def train(job: TrainJob) -> pd.DataFrame:
     sampler = WindowSampler(train_texts, tc.context_bytes, job.seed)
     flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)
     step, bytes_seen, history, wall_before = 0, 0, [], 0.0
+    run_nll, run_bytes = 0.0, 0  # training loss accumulated since the last evaluation
     state = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash)
     if state is not None:
         step, bytes_seen, history, wall_before = state["step"], state["bytes_seen"], state["history"], state["wall"]
+        run_nll, run_bytes = state["run_nll"], state["run_bytes"]
         sampler.set_state(state["sampler"])
         torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
         log.info("resumed from %s at step %d (%d bytes seen)", job.checkpoint_dir, step, bytes_seen)
 
     start = time.time() - wall_before
     next_eval = (bytes_seen // tc.eval_every_bytes + 1) * tc.eval_every_bytes
-    run_nll, run_bytes = 0.0, 0
     bar = tqdm(total=tc.train_bytes, initial=bytes_seen, unit="B", unit_scale=True, desc=cfg.name, mininterval=10)
     while bytes_seen < tc.train_bytes:
         lr = lr_at(bytes_seen / tc.train_bytes, tc)
@@ -140,7 +141,8 @@ def train(job: TrainJob) -> pd.DataFrame:
         if step % tc.checkpoint_every_steps == 0 and not done:
             checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {
                 "config_hash": job.config_hash, "step": step, "bytes_seen": bytes_seen, "history": history,
-                "sampler": sampler.state(), "torch_rng": torch.get_rng_state().tolist(),
+                "run_nll": run_nll, "run_bytes": run_bytes, "sampler": sampler.state(),
+                "torch_rng": torch.get_rng_state().tolist(),
                 "wall": time.time() - start})
     bar.close()
 

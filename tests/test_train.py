@@ -1,0 +1,108 @@
+"""The training loop end to end on a small local corpus: outputs, exact resume, refusal, the load API."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import byteword
+from byteword import checkpoint
+from byteword.corpus import corpus_config_from_dict, prepare_corpus
+from byteword.data import document_windows
+from byteword.evaluation.bpb import bits_per_byte, score_windows
+from byteword.models import model_config_from_dict
+from byteword.train import TrainConfig, TrainJob, train
+
+from conftest import FAMILY_ENTRIES
+
+WORDS = "alpha beta gamma delta word text model byte token river stone light".split()
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    paths = []
+    for i in range(30):
+        p = root / f"doc{i}.txt"
+        p.write_text(" ".join(WORDS[(i * j + j) % len(WORDS)] for j in range(150)) + ".\n")
+        paths.append(str(p))
+    cfg = corpus_config_from_dict("toy", {"source": {"kind": "local", "paths": paths},
+                                          "split": {"mode": "document_hash", "valid_fraction": 0.2,
+                                                    "test_fraction": 0.2}})
+    prepare_corpus(cfg, root / "out")
+    return root / "out"
+
+
+def job(tmp_path, corpus_dir, kind="hat", **training):
+    tc = TrainConfig(context_bytes=48, batch_size=4, train_bytes=3000, eval_every_bytes=1000, eval_bytes=1000,
+                     checkpoint_every_steps=5, **training)
+    return TrainJob(experiment="t", corpus="toy", model=model_config_from_dict(kind, FAMILY_ENTRIES[kind]),
+                    training=tc, seed=1, corpus_dir=corpus_dir, out_dir=tmp_path / "run",
+                    checkpoint_dir=tmp_path / "ckpt")
+
+
+def test_training_writes_self_describing_outputs(tmp_path, corpus_dir):
+    j = job(tmp_path, corpus_dir)
+    metrics = train(j)
+    assert {"model.safetensors", "model.json", "metrics.parquet"} <= {p.name for p in j.out_dir.iterdir()}
+    assert not j.checkpoint_dir.exists()  # the final model supersedes rolling checkpoints
+    meta = json.loads((j.out_dir / "model.json").read_text())
+    assert meta["packages"]["torch"] == torch.__version__.split("+")[0] or meta["packages"]["torch"]
+    assert meta["bytes_seen"] >= 3000 and meta["flops_per_byte"] > 0
+    assert metrics["bytes_seen"].is_monotonic_increasing and metrics["bytes_seen"].iloc[-1] == meta["bytes_seen"]
+    assert (metrics[["experiment", "corpus", "model", "seed", "config_hash", "code_version"]] != "").all().all()
+    # the load API scores the validation windows exactly as the training loop did at its last evaluation
+    loaded = byteword.load(j.out_dir)
+    valid = pd.read_parquet(corpus_dir / "valid.parquet")["text"]
+    windows = document_windows(valid, 48, 1000)
+    assert bits_per_byte(*score_windows(loaded.model, windows)) == pytest.approx(metrics["valid_bpb"].iloc[-1],
+                                                                                 abs=1e-9)
+    text = loaded.generate("alpha beta", n_bytes=8, temperature=0)
+    assert text.startswith("alpha beta") and len(text.encode()) == len("alpha beta") + 8
+
+
+@pytest.mark.parametrize("kind", ["bytes", "hat"])
+def test_interrupted_training_resumes_to_identical_weights(tmp_path, corpus_dir, monkeypatch, kind):
+    whole = job(tmp_path / "whole", corpus_dir, kind)
+    train(whole)
+
+    broken = job(tmp_path / "broken", corpus_dir, kind)
+    real_save, calls = checkpoint.save_checkpoint, []
+
+    def save_then_die(*args):
+        real_save(*args)
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("simulated kill after the second checkpoint")
+
+    monkeypatch.setattr(checkpoint, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(broken)
+    monkeypatch.setattr(checkpoint, "save_checkpoint", real_save)
+    assert broken.checkpoint_dir.exists()
+    train(broken)  # resumes at step 10
+
+    a, b = load_file(whole.out_dir / "model.safetensors"), load_file(broken.out_dir / "model.safetensors")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    cols = ["step", "bytes_seen", "train_bpb", "valid_bpb"]
+    ma, mb = pd.read_parquet(whole.out_dir / "metrics.parquet"), pd.read_parquet(broken.out_dir / "metrics.parquet")
+    pd.testing.assert_frame_equal(ma[cols], mb[cols])
+
+
+def test_checkpoint_from_another_config_is_refused(tmp_path, corpus_dir, monkeypatch):
+    first = job(tmp_path, corpus_dir, "bytes")
+    monkeypatch.setattr(checkpoint, "save_checkpoint", _die_after(checkpoint.save_checkpoint))
+    with pytest.raises(KeyboardInterrupt):
+        train(first)
+    monkeypatch.undo()
+    with pytest.raises(RuntimeError, match="delete it"):
+        train(job(tmp_path, corpus_dir, "bytes", lr=1e-3))
+
+
+def _die_after(save):
+    def wrapped(*args):
+        save(*args)
+        raise KeyboardInterrupt
+    return wrapped
