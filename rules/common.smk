@@ -25,8 +25,8 @@ wildcard_constraints:
 
 
 def run_dir(stage):
-    """results/<stage>/<corpus>/<model>/seed<seed>: one folder per trained or evaluated model."""
-    return f"results/{stage}/{{corpus}}/{{model}}/seed{{seed}}"
+    """results/<stage>/<corpus>/<model>/seed<seed>/: one folder per trained or evaluated model."""
+    return f"results/{stage}/{{corpus}}/{{model}}/seed{{seed}}/"
 
 
 def model_tokenizer(wildcards):
@@ -41,11 +41,7 @@ def per_model(pattern):
     return expand(pattern, corpus="{corpus}", model=list(MODELS), seed=SEEDS, allow_missing=True)
 
 
-def figure_names():
-    return ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity"]
-
-
 def all_outputs():
-    return expand("results/figures/{corpus}/{figure}.png", corpus=CORPORA, figure=figure_names()) + expand(
+    return expand("results/figures/{corpus}/{figure}.png", corpus=CORPORA, figure=FIGURE_INPUTS) + expand(
         "results/summary/{corpus}/test_bpb.parquet", corpus=CORPORA
     )

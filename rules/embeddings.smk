@@ -1,10 +1,10 @@
 rule extract_embeddings:
     input:
-        model=run_dir("pretrain") + "/model.safetensors",
-        meta=run_dir("pretrain") + "/model.json",
+        model=run_dir("pretrain") + "model.safetensors",
+        meta=run_dir("pretrain") + "model.json",
         tokenizer=model_tokenizer,
     output:
-        run_dir("embeddings") + "/words.parquet",
+        run_dir("embeddings") + "words.parquet",
     params:
         datasets=config["embeddings"]["datasets"],
     log:
@@ -23,7 +23,7 @@ rule extract_embeddings:
 
 rule word_similarity:
     input:
-        per_model(run_dir("embeddings") + "/words.parquet"),
+        per_model(run_dir("embeddings") + "words.parquet"),
     output:
         "results/embeddings/{corpus}/word_similarity.parquet",
     params:

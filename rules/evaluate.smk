@@ -1,12 +1,12 @@
 rule evaluate_bpb:
     input:
-        model=run_dir("pretrain") + "/model.safetensors",
-        meta=run_dir("pretrain") + "/model.json",
+        model=run_dir("pretrain") + "model.safetensors",
+        meta=run_dir("pretrain") + "model.json",
         test="results/corpus/{corpus}/test.parquet",
         tokenizer=model_tokenizer,
     output:
-        summary=run_dir("evaluate") + "/bpb.parquet",
-        windows=run_dir("evaluate") + "/windows.parquet",
+        summary=run_dir("evaluate") + "bpb.parquet",
+        windows=run_dir("evaluate") + "windows.parquet",
     params:
         evaluation=config["evaluation"],
     log:
@@ -48,9 +48,9 @@ rule compressors:
 
 rule summarize_bpb:
     input:
-        models=per_model(run_dir("evaluate") + "/bpb.parquet"),
+        models=per_model(run_dir("evaluate") + "bpb.parquet"),
         compressors="results/evaluate/{corpus}/compressors.parquet",
-        meta=per_model(run_dir("pretrain") + "/model.json"),
+        meta=per_model(run_dir("pretrain") + "model.json"),
     output:
         "results/summary/{corpus}/test_bpb.parquet",
     log:

@@ -1,29 +1,34 @@
-# One rule per figure family; each reads only Parquet and registers its PNG in the report.
+# One rule per figure (plot_<figure>), all through plot.py; each reads only Parquet and registers its
+# PNG in the report with its own caption (captions cannot hold wildcards, hence the loop).
 FIGURE_INPUTS = {
-    "training_curves": per_model(run_dir("pretrain") + "/metrics.parquet"),
+    "training_curves": per_model(run_dir("pretrain") + "metrics.parquet"),
     "test_bpb": ["results/summary/{corpus}/test_bpb.parquet"],
     "tokenizer_stats": ["results/tokenizer/{corpus}/stats.parquet"],
     "word_similarity": ["results/embeddings/{corpus}/word_similarity.parquet"],
 }
 
+for figure, figure_inputs in FIGURE_INPUTS.items():
 
-rule plot:
-    input:
-        lambda wc: expand(FIGURE_INPUTS[wc.figure], corpus=wc.corpus),
-    output:
-        report(
-            "results/figures/{corpus}/{figure}.png",
-            caption="../workflow/report/{figure}.rst",
-            category="{corpus}",
-            subcategory="{figure}",
-        ),
-    log:
-        "results/logs/plot/{corpus}/{figure}.log",
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    script:
-        "../workflow/scripts/plot.py"
+    rule:
+        name:
+            f"plot_{figure}"
+        input:
+            figure_inputs,
+        output:
+            report(
+                f"results/figures/{{corpus}}/{figure}.png",
+                caption=f"../workflow/report/{figure}.rst",
+                category="{corpus}",
+            ),
+        params:
+            figure=figure,
+        log:
+            f"results/logs/plot/{{corpus}}/{figure}.log",
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=5,
+        script:
+            "../workflow/scripts/plot.py"

@@ -6,9 +6,9 @@ rule pretrain:
         valid="results/corpus/{corpus}/valid.parquet",
         tokenizer=model_tokenizer,
     output:
-        model=run_dir("pretrain") + "/model.safetensors",
-        meta=run_dir("pretrain") + "/model.json",
-        metrics=run_dir("pretrain") + "/metrics.parquet",
+        model=run_dir("pretrain") + "model.safetensors",
+        meta=run_dir("pretrain") + "model.json",
+        metrics=run_dir("pretrain") + "metrics.parquet",
     params:
         spec=lambda wc: json.dumps(
             {

@@ -34,14 +34,14 @@ def test_bpb(summary: pd.DataFrame):
     x = np.arange(len(models))
     err = np.vstack([models["value"] - models["ci_low"], models["ci_high"] - models["value"]])
     ax.bar(x, models["value"], yerr=err, capsize=4, color="tab:blue")
-    labels = [f"{m}\n(seed {s})" if summary["seed"].nunique() > 1 else m for m, s in zip(models["model"], models["seed"])]
+    labels = [f"{m}\n(seed {s})" if models["seed"].nunique() > 1 else m for m, s in zip(models["model"], models["seed"])]
     ax.set_xticks(x, labels)
     for i, v in enumerate(models["value"]):
         ax.text(i, v / 2, f"{v:.3f}", ha="center", color="white")
     for (_, row), style in zip(compressors.iterrows(), ["--", ":", "-."]):
-        ax.axhline(row["value"], color="gray", ls=style, lw=1)
-        ax.text(len(models) - 0.5, row["value"], f" {row['model']} {row['value']:.2f}", va="bottom", ha="right",
-                color="gray", fontsize=8)
+        ax.axhline(row["value"], color="gray", ls=style, lw=1.2, label=f"{row['model']} {row['value']:.3f}")
+    if len(compressors):
+        ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     ax.set(ylabel="test bits per byte (95% CI)", title="Test BPB, byte-identical windows")
     ax.set_ylim(0, max(compressors["value"].max() if len(compressors) else 0, models["ci_high"].max()) * 1.1)
     fig.tight_layout()
@@ -61,10 +61,10 @@ def tokenizer_stats(stats: pd.DataFrame):
     fig, axes = plt.subplots(1, len(TOKENIZER_PANELS), figsize=(3.2 * len(TOKENIZER_PANELS), 3.2))
     for ax, (metric, title) in zip(axes, TOKENIZER_PANELS):
         ax.plot(wide["vocab_size"], wide[metric], marker="o")
-        for _, row in wide.iterrows():
-            ax.annotate(row["tokenizer"], (row["vocab_size"], row[metric]), fontsize=7, xytext=(2, 2),
-                        textcoords="offset points")
-        ax.set(xscale="log", xlabel="vocabulary size", title=title)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(wide["vocab_size"], wide["tokenizer"], fontsize=7, rotation=30)
+        ax.minorticks_off()
+        ax.set(xlabel="vocabulary size", title=title)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

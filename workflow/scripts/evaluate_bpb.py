@@ -1,7 +1,7 @@
 """Adapter: test-split bits per byte of one model on the shared evaluation windows, with a bootstrap
 interval over windows; one summary row per metric and one row per window."""
 
-import json
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -16,16 +16,16 @@ from byteword.workflow_io import log_to
 log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 ev = snakemake.params.evaluation
-meta = json.loads(open(snakemake.input.meta).read())
-model = byteword.load(snakemake.input.meta.rsplit("/", 1)[0])
+loaded = byteword.load(Path(snakemake.input.meta).parent)
+meta = loaded.meta
 windows = document_windows(read_split(snakemake.input.test)["text"], meta["training"]["context_bytes"], ev["test_bytes"])
-nll, n_bytes = score_windows(model.model, windows, model.tokenizer, batch_size=ev["batch_size"], progress=True)
+nll, n_bytes = score_windows(loaded.model, windows, loaded.tokenizer, batch_size=ev["batch_size"], progress=True)
 bpb = bits_per_byte(nll, n_bytes)
 low, high = bootstrap_ci(nll, n_bytes, n_resamples=ev["bootstrap_resamples"])
-print(f"{model.name}: {bpb:.4f} bits per byte [{low:.4f}, {high:.4f}] over {len(windows)} windows")
+print(f"{loaded.name}: {bpb:.4f} bits per byte [{low:.4f}, {high:.4f}] over {len(windows)} windows")
 
 ident = dict(experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
-             model=model.name, seed=meta["seed"], cfg_hash=meta["config_hash"])
+             model=loaded.name, seed=meta["seed"], cfg_hash=meta["config_hash"])
 summary = pd.DataFrame([{"family": meta["model"]["family"], "split": "test", "metric": "bpb", "value": bpb,
                          "ci_low": low, "ci_high": high, "n_bytes": int(n_bytes.sum()), "n_windows": len(windows),
                          "nll_nats": float(nll.sum())}])

@@ -8,11 +8,17 @@ Transformers", Neitemeier et al. 2025):
 3. decoder: a small causal byte transformer that, from backbone state i, predicts the bytes of word
    i and then an end-of-word symbol (EOW).
 
+Words are processed in buckets of similar length (padding only to each bucket's longest word),
+which is exact and about twice as fast as padding every word to the longest in the batch.
+
 Accounting: every byte prediction is credited to its byte; each EOW prediction is credited to the
 last byte of the word it ends. The EOW of a window's final word is also counted (conservative:
 reconstructing the text needs every boundary). Departures from HAT: one word token per word
-(pooling `word_token`), the backbone state is both a prefix and added to every decoder input, and
-words come from `byteword.segment` rather than a whitespace split.
+(pooling `word_token`), learned absolute positions inside the encoder (with one attention layer and
+rotary positions only, the word token's output is close to a bag of bytes; measured on the default
+demo: 0.18 bits per byte lower validation BPB with positions and a second encoder layer), the
+backbone state is both a prefix and added to every decoder input, and words come from
+`byteword.segment` rather than a whitespace split.
 """
 
 from __future__ import annotations
@@ -26,6 +32,16 @@ from byteword.models.output import ModelOutput
 
 WORD_TOKEN = 256  # encoder input: the slot whose output becomes the word vector
 EOW = 256  # decoder output: end of word
+LENGTH_BUCKETS = (4, 8)  # words of <= 4, 5..8 and longer bytes are padded separately
+
+
+def length_buckets(lengths: torch.Tensor):
+    """Yield (indices, longest length) for groups of words of similar length."""
+    edges = (0, *LENGTH_BUCKETS, int(lengths.max()) if len(lengths) else 0)
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        idx = ((lengths > lo) & (lengths <= hi)).nonzero()[:, 0]
+        if len(idx):
+            yield idx, int(lengths[idx].max())
 
 
 class Hierarchical(nn.Module):
@@ -36,6 +52,7 @@ class Hierarchical(nn.Module):
         self.cfg = cfg
         enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
         self.enc_embed = nn.Embedding(257, enc.d_model)
+        self.enc_pos = nn.Embedding(cfg.max_word_bytes + 1, enc.d_model)  # word token at 0, bytes at 1..L
         self.encoder = Stack(enc.d_model, enc.n_layers, enc.n_heads)
         self.to_backbone = nn.Linear(enc.d_model, bb.d_model, bias=False)
         self.bos = nn.Parameter(torch.zeros(bb.d_model))
@@ -51,26 +68,39 @@ class Hierarchical(nn.Module):
         """(M, L) word bytes, (M,) lengths -> (M, d_backbone) word vectors."""
         x = torch.cat([torch.full_like(words[:, :1], WORD_TOKEN), words], dim=1)  # (M, L+1)
         real = torch.arange(x.shape[1], device=x.device)[None, :] <= lengths[:, None]  # word token + bytes
-        h = self.encoder(self.enc_embed(x), causal=False, key_padding=real)  # (M, L+1, d_enc)
-        return self.to_backbone(h[:, 0])
+        h = self.encoder(self.enc_embed(x) + self.enc_pos.weight[: x.shape[1]], causal=False, key_padding=real)
+        return self.to_backbone(h[:, 0])  # (M, d_bb)
 
-    def forward(self, batch) -> ModelOutput:
-        B, N, L = batch.word_bytes.shape
-        valid = batch.word_len > 0  # (B, N); real words form a prefix of each row
-        words, lengths = batch.word_bytes[valid], batch.word_len[valid]  # (M, L), (M,)
-        vectors = self.encode_words(words, lengths)  # (M, d_bb)
-        word_vecs = vectors.new_zeros(B, N, vectors.shape[-1])
-        word_vecs[valid] = vectors
-        bb_in = torch.cat([self.bos.expand(B, 1, -1), word_vecs[:, :-1]], dim=1)  # position i reads words < i
-        states = self.backbone(bb_in, causal=True)  # (B, N, d_bb)
-
-        ctx = self.to_decoder(states[valid])[:, None]  # (M, 1, d_dec)
+    def decode_logprobs(self, words: torch.Tensor, lengths: torch.Tensor, ctx: torch.Tensor) -> torch.Tensor:
+        """(M, L) word bytes, (M,) lengths, (M, d_dec) backbone context -> (M, L+1) log-likelihoods of
+        each word's bytes followed by EOW at position ``length`` (0 beyond it)."""
+        L = words.shape[1]
+        ctx = ctx[:, None]  # (M, 1, d_dec)
         dec_in = torch.cat([ctx, self.dec_embed(words) + ctx], dim=1)  # (M, L+1, d_dec)
         logp = F.log_softmax(self.head(self.decoder(dec_in, causal=True)).float(), dim=-1)  # (M, L+1, 257)
         pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
         targets = torch.cat([words, torch.zeros_like(words[:, :1])], dim=1)
         targets = torch.where(pos == lengths[:, None], torch.full_like(targets, EOW), targets)
-        lp = logp.gather(-1, targets[..., None])[..., 0] * (pos <= lengths[:, None])  # (M, L+1)
+        return logp.gather(-1, targets[..., None])[..., 0] * (pos <= lengths[:, None])
+
+    def forward(self, batch) -> ModelOutput:
+        B, N, L = batch.word_bytes.shape
+        valid = batch.word_len > 0  # (B, N); real words form a prefix of each row
+        words, lengths = batch.word_bytes[valid], batch.word_len[valid]  # (M, L), (M,)
+        M, d_bb = len(lengths), self.cfg.backbone.d_model
+        vectors = self.bos.new_zeros(M, d_bb)
+        for idx, longest in length_buckets(lengths):
+            vectors[idx] = self.encode_words(words[idx, :longest], lengths[idx])
+        word_vecs = vectors.new_zeros(B, N, d_bb)
+        word_vecs[valid] = vectors
+        bb_in = torch.cat([self.bos.expand(B, 1, -1), word_vecs[:, :-1]], dim=1)  # position i reads words < i
+        states = self.backbone(bb_in, causal=True)  # (B, N, d_bb)
+
+        ctx = self.to_decoder(states[valid])  # (M, d_dec)
+        lp = ctx.new_zeros(M, L + 1, dtype=torch.float32)  # (M, L+1): bytes, then EOW at position length
+        for idx, longest in length_buckets(lengths):
+            lp[idx, : longest + 1] = self.decode_logprobs(words[idx, :longest], lengths[idx], ctx[idx])
+        pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
 
         # bytes keep their own log-likelihood; the EOW term joins the word's last byte
         per_byte = lp[:, :L].clone()
