@@ -69,7 +69,7 @@ def test_hierarchical_log_likelihoods_sum_by_hand(make_model):
     got = out.byte_logprobs[0]
     assert got.tolist() == pytest.approx(expected_per_byte, abs=1e-5)
     assert float(out.nll_sum.detach()) == pytest.approx(-sum(expected_per_byte), abs=1e-4)
-    assert float(out.end_logprob[0]) == pytest.approx(eows[-1], abs=1e-5)
+    assert float(out.end_logprob[0].detach()) == pytest.approx(eows[-1], abs=1e-5)
     assert out.n_bytes == 6
 
 

@@ -90,11 +90,11 @@ def test_lint_is_clean():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_default_config_dry_run_plans_every_stage():
-    out = snakemake("-n", "--quiet", "rules")
-    for rule in ["prepare_corpus", "train_tokenizer", "pretrain", "evaluate_bpb", "compressors", "extract_embeddings",
-                 "word_similarity", "plot"]:
-        assert rule in out.stdout
+def test_default_config_dry_run_plans_every_stage(tmp_path):
+    out = snakemake("-n", "--configfile", str(ROOT / "config.yaml"), cwd=tmp_path)
+    for rule in ["prepare_corpus", "train_tokenizer", "tokenizer_stats", "pretrain", "evaluate_bpb", "compressors",
+                 "summarize_bpb", "extract_embeddings", "word_similarity", "plot_test_bpb", "plot_training_curves"]:
+        assert f"rule {rule}:" in out.stdout
 
 
 def _config_with(tmp_path, edit):

@@ -147,7 +147,7 @@ def train(job: TrainJob) -> pd.DataFrame:
     bar.close()
 
     meta = {"model": cfg.to_dict(), "training": asdict(tc), "seed": job.seed, "experiment": job.experiment,
-            "corpus": job.corpus, "tokenizer": cfg.tokenizer if cfg.input == "bpe" else "",
+            "corpus": job.corpus, "tokenizer": cfg.tokenizer if cfg.input == "bpe" else "bytes",
             "config_hash": job.config_hash, "code_version": code_version(), "packages": package_versions(),
             "flops_per_byte": flops_per_byte, "steps": step, "bytes_seen": bytes_seen,
             "train_flops": TRAIN_MULTIPLIER * flops_per_byte * bytes_seen, **param_counts(model)}
