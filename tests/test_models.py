@@ -19,11 +19,14 @@ def run(model, texts, tokenizer=None):
 
 
 @pytest.mark.parametrize("kind", ["bytes", "bytes_window", "hat"])
-def test_changing_later_bytes_leaves_earlier_likelihoods_unchanged(make_model, tokenizer, kind):
+@pytest.mark.parametrize("prefix, a_end, b_end", [
+    ("The cat sat", " on the mat, then slept.", " by a dog; ran off!"),  # change after a word boundary
+    ("The cat sa", "t on the mat, then slept.", "w a dog; ran off!"),  # change inside a word
+])
+def test_changing_later_bytes_leaves_earlier_likelihoods_unchanged(make_model, kind, prefix, a_end, b_end):
     model = make_model(kind).eval()
-    prefix = "The cat sat"  # both texts continue after the word boundary before " on" / " by"
-    a = run(model, [prefix + " on the mat, then slept."]).byte_logprobs[0]
-    b = run(model, [prefix + " by a dog; ran off!"]).byte_logprobs[0]
+    a = run(model, [prefix + a_end]).byte_logprobs[0]
+    b = run(model, [prefix + b_end]).byte_logprobs[0]
     n = len(prefix.encode())
     torch.testing.assert_close(a[:n], b[:n], rtol=0, atol=1e-5)
     assert not torch.allclose(a[n:n + 3], b[n:n + 3])
@@ -54,13 +57,13 @@ def test_hierarchical_log_likelihoods_sum_by_hand(make_model):
     words = [b"ab", b" cde"]
     out = run(model, ["ab cde"])
     with torch.no_grad():
-        vecs = [model.encode_words(torch.tensor([list(w)]), torch.tensor([len(w)]))[0] for w in words]
-        bb_in = torch.stack([model.bos, vecs[0]])[None]  # word i is predicted from words < i
+        encoded = [model.encode_words(torch.tensor([list(w)]), torch.tensor([len(w)])) for w in words]
+        bb_in = torch.stack([model.bos, encoded[0][0][0]])[None]  # word i is predicted from words < i
         states = model.backbone(bb_in, causal=True)[0]
         expected_per_byte, eows = [], []
-        for state, w in zip(states, words):
+        for state, w, (_, byte_states) in zip(states, words, encoded):
             ctx = model.to_decoder(state)[None, None]
-            dec_in = torch.cat([ctx, model.dec_embed(torch.tensor([list(w)])) + ctx], dim=1)
+            dec_in = torch.cat([ctx, model.bytes_to_decoder(byte_states) + ctx], dim=1)
             logp = F.log_softmax(model.head(model.decoder(dec_in, causal=True)), -1)[0]
             lps = [logp[j, b].item() for j, b in enumerate(w)]
             eows.append(logp[len(w), EOW].item())
