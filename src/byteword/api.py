@@ -59,26 +59,18 @@ class LoadedModel:
 
     def generate(self, prompt: str, n_bytes: int = 64, temperature: float = 1.0, seed: int = 0) -> str:
         """Sample ``n_bytes`` bytes after ``prompt`` (greedy when temperature is 0), one byte at a time.
-        Only complete UTF-8 characters are proposed, so the result always decodes."""
+        Only bytes that leave valid UTF-8 are candidates (BPE and word models read text, not partial
+        characters), so the result always decodes; multi-byte characters are not generated yet."""
         gen = torch.Generator().manual_seed(seed)
         out = prompt.encode("utf-8")
-        pending = b""  # bytes of an unfinished multi-byte character
         for _ in range(n_bytes):
-            logp = self._char_logprobs(out, pending)
+            logp = self.next_byte_logprobs(out)
             if temperature == 0:
                 b = int(logp.argmax())
             else:
                 b = int(torch.multinomial(torch.softmax(logp / temperature, 0), 1, generator=gen))
-            pending += bytes([b])
-            if self._decodable(pending):
-                out, pending = out + pending, b""
+            out += bytes([b])
         return out.decode("utf-8")
-
-    def _char_logprobs(self, out: bytes, pending: bytes) -> torch.Tensor:
-        if pending:  # inside a character: any continuation byte is allowed by the tokenizer-free scorer
-            return torch.log_softmax(torch.tensor([0.0 if 0x80 <= b < 0xC0 else -float("inf")
-                                                   for b in range(256)]), 0)
-        return self.next_byte_logprobs(out)
 
 
 def load(path) -> LoadedModel:

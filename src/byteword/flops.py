@@ -34,11 +34,12 @@ def forward_flops(model, windows: list[bytes], tokenizer=None) -> tuple[float, i
         enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
         for row_len in batch.word_len.tolist():
             words = [n for n in row_len if n > 0]
-            for n in words:  # each word: encoder over word token + bytes, decoder over context + bytes
+            for n in words:  # each word: encoder over bytes + word token, decoder over context + bytes
                 total += stack_flops(n + 1, n + 1, enc.d_model, enc.n_layers)
                 total += stack_flops(n + 1, n + 1, dec.d_model, dec.n_layers)
-                total += (n + 1) * 2 * dec.d_model * 257
-                total += 2 * enc.d_model * bb.d_model + 2 * bb.d_model * dec.d_model
+                total += (n + 1) * 2 * dec.d_model * 257  # byte + EOW head
+                total += n * 2 * enc.d_model * dec.d_model  # encoder byte states into the decoder
+                total += 2 * enc.d_model * bb.d_model + 2 * bb.d_model * dec.d_model  # word vector, context
             total += stack_flops(len(words), len(words), bb.d_model, bb.n_layers)
     else:
         raise ValueError(f"no FLOPs formula for family {cfg.family!r}")

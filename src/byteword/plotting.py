@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -19,6 +20,7 @@ def training_curves(metrics: pd.DataFrame):
         axes[1].plot(g["train_flops"], g["valid_bpb"], marker="o", ms=3, label=label)
     axes[0].set(xlabel="bytes seen", ylabel="validation bits per byte", title="by data")
     axes[1].set(xlabel="training FLOPs", xscale="log", title="by compute")
+    axes[1].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decade labels only
     for ax in axes:
         ax.grid(alpha=0.3)
     axes[0].legend()
