@@ -11,6 +11,7 @@ from byteword.evaluation.bpb import bits_per_byte, score_windows
 from byteword.models.hierarchical import EOW
 
 FAMILIES = ["bytes", "bytes_window", "bpe", "hat"]
+SAMPLE_TEXT = "Ein Beispiel: naïve café, 東京 and more words to fill windows. " * 3
 
 
 def run(model, texts, tokenizer=None):
@@ -46,9 +47,6 @@ def test_uniform_byte_model_scores_exactly_eight_bits(make_model):
     torch.nn.init.zeros_(model.head.weight)  # logits all zero: uniform over the 256 bytes
     windows = split_windows(SAMPLE_TEXT, 40)
     assert bits_per_byte(*score_windows(model, windows)) == pytest.approx(8.0, abs=1e-6)
-
-
-SAMPLE_TEXT = "Ein Beispiel: naïve café, 東京 and more words to fill windows. " * 3
 
 
 def test_hierarchical_log_likelihoods_sum_by_hand(make_model):
