@@ -1,7 +1,5 @@
 """Windows, the training sampler and batches: exact reconstructions and shared boundaries."""
 
-import numpy as np
-
 from byteword.data import WindowSampler, collate, document_windows, split_windows
 from byteword.segment import split_words
 from byteword.tokenization import token_byte_spans
@@ -60,4 +58,4 @@ def test_word_batch_rebuilds_every_window():
         n = int((batch.word_len[i] > 0).sum())
         rebuilt = b"".join(bytes(batch.word_bytes[i, j, : batch.word_len[i, j]].tolist()) for j in range(n))
         assert rebuilt == w
-        assert batch.word_start[i, :n].tolist() == np.concatenate([[0], np.cumsum(batch.word_len[i, : n - 1])]).tolist()
+        assert batch.word_start[i, :n].tolist() == [0] + batch.word_len[i, : n - 1].cumsum(0).tolist()
