@@ -10,7 +10,7 @@ Transformers", Neitemeier et al. 2025):
    i and then an end-of-word symbol (EOW).
 
 Words are processed in buckets of similar length (padding only to each bucket's longest word),
-which is exact and about twice as fast as padding every word to the longest in the batch.
+which gives the same result with less padding than padding every word to the longest in the batch.
 
 Accounting: every byte prediction is credited to its byte; each EOW prediction is credited to the
 last byte of the word it ends. The EOW of a window's final word is also counted (conservative:
