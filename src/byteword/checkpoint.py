@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_model, save_model
 
-from byteword.provenance import atomic_path
+from byteword.provenance import atomic_path, write_json
 
 
 def save_final(model, meta: dict, out_dir) -> None:
@@ -25,9 +25,7 @@ def save_final(model, meta: dict, out_dir) -> None:
     tmp = atomic_path(out_dir / "model.safetensors")
     save_model(model, str(tmp))
     os.replace(tmp, out_dir / "model.safetensors")
-    tmp = atomic_path(out_dir / "model.json")
-    tmp.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, out_dir / "model.json")
+    write_json(meta, out_dir / "model.json")
 
 
 def save_checkpoint(ckpt_dir, model, optimizer, state: dict) -> None:

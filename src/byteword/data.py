@@ -71,10 +71,11 @@ class WindowSampler:
         self.rng = np.random.default_rng(seed)
         if len(self.data) <= context_bytes:
             raise ValueError(f"training text has {len(self.data)} bytes, fewer than one window of {context_bytes}")
+        # windows may start at word starts up to here, so that a full window still fits
+        self.n_starts = max(int(np.searchsorted(self.starts, len(self.data) - context_bytes, side="right")), 1)
 
     def sample(self, batch_size: int) -> list[bytes]:
-        last = np.searchsorted(self.starts, len(self.data) - self.context_bytes, side="right")
-        picks = self.rng.integers(0, max(last, 1), size=batch_size)
+        picks = self.rng.integers(0, self.n_starts, size=batch_size)
         out = []
         for i in picks:
             s = self.starts[i]

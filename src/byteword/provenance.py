@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import subprocess
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
@@ -24,8 +25,10 @@ def config_hash(section) -> str:
     return hashlib.sha256(blob).hexdigest()[:12]
 
 
+@lru_cache(maxsize=1)
 def code_version() -> str:
-    """Package version plus the git commit of the source tree when there is one ("0.1.0+abc1234")."""
+    """Package version plus the git commit of the source tree when there is one ("0.1.0+abc1234").
+    Cached: one git call per process, however many tables it stamps."""
     here = Path(__file__).resolve().parent
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,

@@ -123,8 +123,9 @@ def train(job: TrainJob) -> pd.DataFrame:
         bytes_seen += out.n_bytes
         run_nll, run_bytes = run_nll + float(out.nll_sum.detach()), run_bytes + out.n_bytes
         bar.update(out.n_bytes)
-        if not math.isfinite(float(out.loss.detach())):
-            raise FloatingPointError(f"{cfg.name}: loss is {float(out.loss.detach())} at step {step}; last good checkpoint "
+        loss = float(out.loss.detach())
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"{cfg.name}: loss is {loss} at step {step}; last good checkpoint "
                                      f"in {job.checkpoint_dir}")
         done = bytes_seen >= tc.train_bytes
         if bytes_seen >= next_eval or done:

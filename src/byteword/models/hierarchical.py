@@ -110,8 +110,9 @@ class Hierarchical(nn.Module):
         pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
 
         # bytes keep their own log-likelihood; the EOW term joins the word's last byte
+        eow_lp = lp[torch.arange(M), lengths]  # (M,)
         per_byte = lp[:, :L].clone()
-        per_byte[torch.arange(len(lengths)), lengths - 1] += lp[torch.arange(len(lengths)), lengths]
+        per_byte[torch.arange(M), lengths - 1] += eow_lp
         byte_pos = batch.word_start[valid][:, None] + pos[:, :L]  # (M, L) position in the window
         in_word = pos[:, :L] < lengths[:, None]
         rows = valid.nonzero()[:, 0][:, None].expand(-1, L)
@@ -121,7 +122,7 @@ class Hierarchical(nn.Module):
         last = torch.zeros_like(valid)
         last[torch.arange(B), valid.sum(1) - 1] = True  # each row's final word
         end_lp = torch.zeros(B, dtype=lp.dtype, device=lp.device)
-        end_lp[last.nonzero()[:, 0]] = lp[torch.arange(len(lengths)), lengths][last[valid]]
+        end_lp[last.nonzero()[:, 0]] = eow_lp[last[valid]]
 
         boundaries = torch.zeros_like(batch.byte_mask)
         boundaries[valid.nonzero()[:, 0], batch.word_start[valid]] = True
