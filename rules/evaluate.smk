@@ -23,6 +23,31 @@ rule evaluate_bpb:
         "../workflow/scripts/evaluate_bpb.py"
 
 
+rule evaluate_languages:
+    input:
+        model=run_dir("pretrain") + "model.safetensors",
+        meta=run_dir("pretrain") + "model.json",
+        test="results/corpus/{corpus}/test.parquet",
+        tokenizer=model_tokenizer,
+    output:
+        run_dir("evaluate") + "languages.parquet",
+    params:
+        evaluation=config["evaluation"],
+        language=lambda wc: config["corpora"][wc.corpus].get("language", "en"),
+    log:
+        "results/logs/evaluate_languages/{corpus}/{model}/seed{seed}" + ".log",
+    benchmark:
+        "results/benchmarks/evaluate_languages/{corpus}/{model}/seed{seed}" + ".tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../workflow/scripts/evaluate_languages.py"
+
+
 rule compressors:
     input:
         test="results/corpus/{corpus}/test.parquet",
@@ -49,10 +74,12 @@ rule compressors:
 rule summarize_bpb:
     input:
         models=per_model(run_dir("evaluate") + "bpb.parquet"),
+        languages=per_model(run_dir("evaluate") + "languages.parquet"),
         compressors="results/evaluate/{corpus}/compressors.parquet",
         meta=per_model(run_dir("pretrain") + "model.json"),
     output:
-        "results/summary/{corpus}/test_bpb.parquet",
+        bpb="results/summary/{corpus}/test_bpb.parquet",
+        languages="results/summary/{corpus}/languages.parquet",
     log:
         "results/logs/summarize_bpb/{corpus}.log",
     conda:

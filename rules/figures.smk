@@ -5,6 +5,10 @@ FIGURE_INPUTS = {
     "test_bpb": ["results/summary/{corpus}/test_bpb.parquet"],
     "tokenizer_stats": ["results/tokenizer/{corpus}/stats.parquet"],
     "word_similarity": ["results/embeddings/{corpus}/word_similarity.parquet"],
+    "pareto": ["results/summary/{corpus}/test_bpb.parquet"],
+    "parameters": ["results/summary/{corpus}/test_bpb.parquet"],
+    "bytes_per_chunk": ["results/summary/{corpus}/languages.parquet"],
+    "languages": ["results/summary/{corpus}/languages.parquet"],
 }
 
 for figure, figure_inputs in FIGURE_INPUTS.items():

@@ -11,7 +11,21 @@ FAMILY_ENTRIES = {
     "bpe": {"family": "transformer", "input": "bpe", "tokenizer": "bpe320", **TINY_LEVEL},
     "hat": {"family": "hierarchical", "max_word_bytes": 8, "encoder": TINY_LEVEL, "backbone": TINY_LEVEL,
             "decoder": TINY_LEVEL},
+    "hat_mean": {"family": "hierarchical", "pooling": "mean", "max_word_bytes": 8, "encoder": TINY_LEVEL,
+                 "backbone": TINY_LEVEL, "decoder": TINY_LEVEL},
+    "hat_xattn": {"family": "hierarchical", "pooling": "cross_attention", "max_word_bytes": 8,
+                  "encoder": TINY_LEVEL, "backbone": TINY_LEVEL, "decoder": TINY_LEVEL},
+    "hat_multi": {"family": "hierarchical", "pooling": "multi", "vectors_per_word": 3, "max_word_bytes": 8,
+                  "encoder": TINY_LEVEL, "backbone": TINY_LEVEL, "decoder": TINY_LEVEL},
+    "spacebyte": {"family": "spacebyte", "attention_window": 16, "encoder": TINY_LEVEL,
+                  "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2}, "decoder": TINY_LEVEL},
+    "megabyte": {"family": "megabyte", "patch_size": 4, "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2},
+                 "decoder": TINY_LEVEL},
+    "hnet": {"family": "hnet", "target_chunk_bytes": 4.0, "encoder": TINY_LEVEL,
+             "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2}, "decoder": TINY_LEVEL},
 }
+HIERARCHICAL = ["hat", "hat_mean", "hat_xattn", "hat_multi"]
+BYTE_FAMILIES = ["spacebyte", "megabyte", "hnet"]
 SAMPLE = ("The cat sat on the mat. Привет, мир! Tabs\tand\r\nCRLF, emoji 😀 and   runs of spaces. " * 4)
 
 

@@ -1,6 +1,7 @@
 """Analytic FLOPs against torch's FlopCounterMode, attention on the math path so that it is counted.
-The analytic count uses real lengths only, so the inputs here have no padding: identical windows,
-and for the hierarchical model words of one length (no padding inside a length bucket either)."""
+Each window is counted alone, so the counter runs on one window at a time too. Models are built
+without their attention window: the math path computes the full T×T scores and masks them, while
+the convention counts the window (a test below checks that part by hand)."""
 
 import pytest
 import torch
@@ -10,17 +11,30 @@ from torch.utils.flop_counter import FlopCounterMode
 from byteword.data import collate
 from byteword.flops import forward_flops
 
-SENTENCE = b"The quick brown fox jumps over the lazy dog, again and again."
-SAME_LENGTH_WORDS = b" fox dog cat owl" * 4
+from byteword.models import build_model, model_config_from_dict
+from conftest import FAMILY_ENTRIES
+
+WINDOWS = [b"The quick brown fox jumps over the lazy dog, again and again.", "Привет, мир! Tabs\tand 😀.".encode()]
 
 
-@pytest.mark.parametrize("kind, window", [("bytes", SENTENCE), ("bpe", SENTENCE), ("hat", SAME_LENGTH_WORDS)])
-def test_analytic_flops_match_the_counted_matmuls(make_model, tokenizer, kind, window):
-    model = make_model(kind).eval()
-    windows = [window] * 3
-    batch = collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes)
-    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(batch)
-    analytic, n_bytes = forward_flops(model, windows, tokenizer)
-    assert n_bytes == 3 * len(window)
-    assert analytic == pytest.approx(counter.get_total_flops(), rel=0.01)
+@pytest.mark.parametrize("kind", [k for k in FAMILY_ENTRIES if k != "bytes_window"])
+def test_analytic_flops_match_the_counted_matmuls(tokenizer, kind):
+    entry = {k: v for k, v in FAMILY_ENTRIES[kind].items() if k != "attention_window"}
+    model = build_model(model_config_from_dict(kind, entry), tokenizer).eval()
+    counted = 0
+    for window in WINDOWS:
+        batch = collate([window], model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+        with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
+            model(batch)
+        counted += counter.get_total_flops()
+    analytic, n_bytes = forward_flops(model, WINDOWS, tokenizer)
+    assert n_bytes == sum(len(w) for w in WINDOWS)
+    assert analytic == pytest.approx(counted, rel=0.05)
+
+
+def test_a_window_caps_the_attended_length(make_model):
+    window = WINDOWS[0]  # 61 bytes, a window of 8
+    full, windowed = make_model("bytes"), make_model("bytes_window")
+    d, layers = full.cfg.d_model, full.cfg.n_layers
+    difference = forward_flops(full, [window])[0] - forward_flops(windowed, [window])[0]
+    assert difference == len(window) * layers * 4 * (len(window) - 8) * d  # scores and sums over 61 vs 8 keys

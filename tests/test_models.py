@@ -10,7 +10,10 @@ from byteword.data import collate, split_windows
 from byteword.evaluation.bpb import bits_per_byte, score_windows
 from byteword.models.hierarchical import EOW
 
-FAMILIES = ["bytes", "bytes_window", "bpe", "hat"]
+from conftest import BYTE_FAMILIES, FAMILY_ENTRIES, HIERARCHICAL
+
+FAMILIES = list(FAMILY_ENTRIES)
+BYTE_LEVEL = [kind for kind in FAMILIES if kind != "bpe"]
 SAMPLE_TEXT = "Ein Beispiel: naïve café, 東京 and more words to fill windows. " * 3
 
 
@@ -19,7 +22,7 @@ def run(model, texts, tokenizer=None):
     return model(collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes))
 
 
-@pytest.mark.parametrize("kind", ["bytes", "bytes_window", "hat"])
+@pytest.mark.parametrize("kind", BYTE_LEVEL)
 @pytest.mark.parametrize("prefix, a_end, b_end", [
     ("The cat sat", " on the mat, then slept.", " by a dog; ran off!"),  # change after a word boundary
     ("The cat sa", "t on the mat, then slept.", "w a dog; ran off!"),  # change inside a word
@@ -46,7 +49,7 @@ def test_uniform_byte_model_scores_exactly_eight_bits(make_model):
     model = make_model("bytes")
     torch.nn.init.zeros_(model.head.weight)  # logits all zero: uniform over the 256 bytes
     windows = split_windows(SAMPLE_TEXT, 40)
-    assert bits_per_byte(*score_windows(model, windows)) == pytest.approx(8.0, abs=1e-6)
+    assert score_windows(model, windows).bpb == pytest.approx(8.0, abs=1e-6)
 
 
 def test_hierarchical_log_likelihoods_sum_by_hand(make_model):
@@ -96,8 +99,28 @@ def test_one_batch_overfits_below_005_bits_per_byte(make_model, tokenizer, kind)
         opt.zero_grad()
         out.loss.backward()
         opt.step()
-        if out.loss.item() / math.log(2) < 0.02:
+        if float(out.nll_sum) / (math.log(2) * out.n_bytes) < 0.02:  # BPB alone, without an aux loss
             break
     model.eval()
     with torch.no_grad():
         assert float(model(batch).nll_sum) / (math.log(2) * out.n_bytes) < 0.05
+
+
+def test_bpe_boundaries_mark_each_token_start(make_model, tokenizer):
+    from byteword.tokenization import token_byte_spans
+
+    text = "The cat sat on the mat. Привет"
+    out = run(make_model("bpe").eval(), [text], tokenizer)
+    starts = [start for start, _ in token_byte_spans(tokenizer, text)]
+    assert out.boundaries[0].nonzero()[:, 0].tolist() == starts
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_parameters_split_into_parts_that_sum_to_the_total(make_model, kind):
+    from byteword.models import param_counts
+
+    model = make_model(kind)
+    counts = param_counts(model)
+    parts = sum(counts[f"params_{p}"] for p in ("embedding", "encoder", "backbone", "decoder"))
+    assert parts == counts["params_total"] == sum(p.numel() for p in model.parameters())
+    assert counts["params_backbone"] > 0 and counts["params_embedding"] > 0

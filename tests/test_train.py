@@ -58,7 +58,7 @@ def test_training_writes_self_describing_outputs(tmp_path, corpus_dir):
     loaded = byteword.load(j.out_dir)
     valid = pd.read_parquet(corpus_dir / "valid.parquet")["text"]
     windows = document_windows(valid, 48, 1000)
-    assert bits_per_byte(*score_windows(loaded.model, windows)) == pytest.approx(metrics["valid_bpb"].iloc[-1],
+    assert score_windows(loaded.model, windows).bpb == pytest.approx(metrics["valid_bpb"].iloc[-1],
                                                                                  abs=1e-9)
     text = loaded.generate("alpha beta", n_bytes=8, temperature=0)
     assert text.startswith("alpha beta") and len(text.encode()) == len("alpha beta") + 8

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -32,22 +33,37 @@ def tiny_run(tmp_path_factory):
     return work / "results"
 
 
+MODELS = ["bpe", "bytes", "hat", "hat_mean", "spacebyte", "megabyte", "hnet"]
+
+
 def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     summary = pd.read_parquet(tiny_run / "summary/enwiki/test_bpb.parquet")
-    assert set(summary["model"]) == {"bpe", "bytes", "hat", "gzip", "bz2", "lzma"}
+    assert set(summary["model"]) == {*MODELS, "gzip", "bz2", "lzma"}
     assert summary["n_bytes"].nunique() == 1  # models and compressors see the very same bytes
     assert summary["value"].between(0.1, 20).all()
-    models = summary[summary["kind"] == "model"]
+    models = summary[summary["kind"] == "model"].set_index("model")
     assert (models["ci_low"] <= models["value"]).all() and (models["value"] <= models["ci_high"]).all()
-    assert (models[IDENTITY] != "").all().all() and (models["experiment"] == "tiny").all()
-    assert (models["flops_per_byte"] > 0).all()
+    assert (models[[c for c in IDENTITY if c != "model"]] != "").all().all() and (models["experiment"] == "tiny").all()
+    assert (models["flops_per_byte"] > 0).all() and (models["train_flops"] > 0).all()
+    parts = models[["params_embedding", "params_encoder", "params_backbone", "params_decoder"]].sum(axis=1)
+    assert (parts == models["params_total"]).all()
+    assert models.loc["hnet", "lr"] == 0.002 and models.loc["bytes", "lr"] == 0.003  # a model's own lr wins
+    assert np.isnan(models.loc["bytes", "bytes_per_chunk"])  # a flat byte model draws no chunks
+    assert models.loc["megabyte", "bytes_per_chunk"] == pytest.approx(4, rel=0.1)  # patches of 4, last one short
+    assert 1 < models.loc["bpe", "bytes_per_chunk"] < models.loc["hat", "bytes_per_chunk"]  # tokens within words
 
-    windows = {m: pd.read_parquet(tiny_run / f"evaluate/enwiki/{m}/seed0/windows.parquet") for m in ["bpe", "bytes", "hat"]}
-    assert windows["bpe"]["n_bytes"].tolist() == windows["bytes"]["n_bytes"].tolist() == windows["hat"]["n_bytes"].tolist()
+    windows = {m: pd.read_parquet(tiny_run / f"evaluate/enwiki/{m}/seed0/windows.parquet") for m in MODELS}
+    assert all(w["n_bytes"].tolist() == windows["bytes"]["n_bytes"].tolist() for w in windows.values())
 
-    metrics = pd.read_parquet(tiny_run / "pretrain/enwiki/hat/seed0/metrics.parquet")
-    assert {"step", "bytes_seen", "epochs", "train_flops", "train_bpb", "valid_bpb", "lr", "wall_seconds"} <= set(metrics)
-    assert metrics["bytes_seen"].iloc[-1] >= 6000
+    metrics = pd.read_parquet(tiny_run / "pretrain/enwiki/hnet/seed0/metrics.parquet")
+    assert {"step", "bytes_seen", "epochs", "train_flops", "train_bpb", "valid_bpb", "lr", "wall_seconds",
+            "train_bytes_per_chunk", "valid_bytes_per_chunk", "target_bytes_per_chunk"} <= set(metrics)
+    assert metrics["bytes_seen"].iloc[-1] >= 6000 and metrics["train_flops"].is_monotonic_increasing
+
+    languages = pd.read_parquet(tiny_run / "summary/enwiki/languages.parquet").set_index(["model", "language"])
+    assert set(languages.index) == {(m, lang) for m in MODELS for lang in ("en", "bg")}
+    # SpaceByte's rule fires at nearly every Cyrillic character (lead bytes count as spaces), once per English word
+    assert languages.loc[("spacebyte", "bg"), "bytes_per_chunk"] < 3 < languages.loc[("spacebyte", "en"), "bytes_per_chunk"]
 
     stats = pd.read_parquet(tiny_run / "tokenizer/enwiki/stats.parquet")
     assert set(stats["tokenizer"]) == {"bytes", "bpe300", "bpe400"}
@@ -55,10 +71,11 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert bpt["bytes"] == 1.0 and 1.0 < bpt["bpe300"] < bpt["bpe400"]
 
     sim = pd.read_parquet(tiny_run / "embeddings/enwiki/word_similarity.parquet")
-    assert len(sim) == 6 and sim.groupby("dataset")["n_pairs"].nunique().eq(1).all()
+    assert len(sim) == 2 * len(MODELS) and sim.groupby("dataset")["n_pairs"].nunique().eq(1).all()
     assert sim.set_index("dataset").loc["wordsim353", "n_pairs"].iloc[0] == 353
 
-    for fig in ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity"]:
+    for fig in ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity", "pareto", "parameters",
+                "bytes_per_chunk", "languages"]:
         assert (tiny_run / f"figures/enwiki/{fig}.png").stat().st_size > 10_000
 
 
@@ -93,7 +110,8 @@ def test_lint_is_clean():
 def test_default_config_dry_run_plans_every_stage(tmp_path):
     out = snakemake("-n", "--configfile", str(ROOT / "config.yaml"), cwd=tmp_path)
     for rule in ["prepare_corpus", "train_tokenizer", "tokenizer_stats", "pretrain", "evaluate_bpb", "compressors",
-                 "summarize_bpb", "extract_embeddings", "word_similarity", "plot_test_bpb", "plot_training_curves"]:
+                 "evaluate_languages", "summarize_bpb", "extract_embeddings", "word_similarity", "plot_test_bpb",
+                 "plot_training_curves", "plot_pareto", "plot_parameters", "plot_bytes_per_chunk"]:
         assert f"rule {rule}:" in out.stdout
 
 
@@ -111,6 +129,9 @@ def _config_with(tmp_path, edit):
     (lambda c: c["models"]["bytes"].update(family="lstm"), "lstm"),
     (lambda c: c["models"]["bytes"].update(d_model="big"), "big"),
     (lambda c: c["models"]["bpe"].update(tokenizer="bpe999"), "bpe999"),
+    (lambda c: c["models"]["megabyte"].update(pooling="mean"), "pooling"),  # a key its family does not read
+    (lambda c: c["models"]["hat"].update(pooling="max"), "max"),
+    (lambda c: c["training"].update(train_flops=1e12), "flops_per_byte"),  # a budget needs its FLOPs/byte target
 ])
 def test_config_errors_stop_before_any_job_and_name_the_key(tmp_path, edit, needle):
     out = snakemake("-n", "--configfile", str(_config_with(tmp_path, edit)), cwd=tmp_path, check=False)

@@ -20,6 +20,7 @@ def main(argv=None) -> int:
     t.add_argument("--out-dir", type=Path, required=True)
     t.add_argument("--checkpoint-dir", type=Path, required=True)
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--device", default="cpu", help="torch device to train on, e.g. cuda")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -31,7 +32,8 @@ def main(argv=None) -> int:
     job = TrainJob(experiment=spec["experiment"], corpus=spec["corpus"], model=model,
                    training=TrainConfig(**spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
                    out_dir=args.out_dir, checkpoint_dir=args.checkpoint_dir,
-                   tokenizer_path=args.tokenizer if model.input == "bpe" else None, threads=args.threads)
+                   tokenizer_path=args.tokenizer if model.input == "bpe" else None, threads=args.threads,
+                   device=args.device)
     train(job)
     return 0
 

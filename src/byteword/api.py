@@ -31,7 +31,7 @@ class LoadedModel:
         windows = split_windows(text, self.context_bytes)
         if not windows:
             raise ValueError("cannot score an empty text")
-        return bits_per_byte(*score_windows(self.model, windows, self.tokenizer))
+        return score_windows(self.model, windows, self.tokenizer).bpb
 
     @torch.no_grad()
     def next_byte_logprobs(self, prefix: bytes) -> torch.Tensor:

@@ -7,7 +7,7 @@ most ``context_bytes`` UTF-8 bytes. Batches are built from windows by the model'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -26,6 +26,10 @@ class Batch:
     word_bytes: torch.Tensor | None = None  # words: (B, N, L) bytes of each word, 0-padded
     word_len: torch.Tensor | None = None  # words: (B, N) bytes per word, 0 for padding words
     word_start: torch.Tensor | None = None  # words: (B, N) window index of each word's first byte
+
+    def to(self, device) -> "Batch":
+        """The same batch with every tensor on ``device``."""
+        return Batch(**{f.name: None if (t := getattr(self, f.name)) is None else t.to(device) for f in fields(self)})
 
 
 def split_windows(text: str, context_bytes: int) -> list[bytes]:

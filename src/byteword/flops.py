@@ -1,11 +1,19 @@
-"""Analytic forward FLOPs per byte for each family.
+"""Analytic forward FLOPs per byte for every family, under one convention.
 
-Convention: 2 FLOPs per multiply-add of every matmul, output heads included, embeddings lookups
-free; attention scores and weighted sums cost 2·2·T·d per position and layer, with T the full
-sequence length (full T×T, not halved for causality; the window when one is set). Lengths are
-measured on real windows without padding. Training FLOPs = 3 × forward."""
+Convention: 2 FLOPs per multiply-add of every matmul, output heads included; embedding lookups,
+norms and activations free. Attention scores and weighted sums cost 2·2·T·d per position and layer,
+with T the full sequence length (full T×T, not halved for causality) or the window when one is set.
+Each window is counted as the model computes it alone: every position the family itself adds (BOS,
+word tokens, padding of a word to its length bucket or of a window to whole patches) is counted;
+padding that only batching adds is not. Boundary models count from the boundaries they really draw
+on the windows (so FLOPs follow the measured bytes per chunk). Training FLOPs = 3 × forward.
+
+Each family implements ``analytic_flops(batch)`` for a batch holding one window, built from
+``stack_flops`` and ``head_flops``."""
 
 from __future__ import annotations
+
+import torch
 
 from byteword.data import collate
 
@@ -13,36 +21,26 @@ TRAIN_MULTIPLIER = 3
 
 
 def stack_flops(positions: float, seq_len: float, d_model: int, n_layers: int, window: int | None = None) -> float:
-    """Forward FLOPs of a block stack over a sequence: matmuls (12·d² weights per layer) and attention."""
+    """Forward FLOPs of a block stack: matmuls (12·d² weights per layer: qkv, proj, 4x MLP) and attention."""
     attended = min(seq_len, window) if window else seq_len
     per_position = n_layers * (2 * 12 * d_model**2 + 4 * attended * d_model)
     return positions * per_position
 
 
+def linear_flops(positions: float, d_in: int, d_out: int) -> float:
+    """Forward FLOPs of a bias-free linear map (a projection or an output head) at ``positions`` positions."""
+    return positions * 2 * d_in * d_out
+
+
+@torch.no_grad()
 def forward_flops(model, windows: list[bytes], tokenizer=None) -> tuple[float, int]:
-    """(forward FLOPs, bytes) of ``model`` over ``windows``, from the lengths its batches really have."""
-    cfg = model.cfg
-    batch = collate(windows, model.batch_kind, tokenizer=tokenizer, max_word_bytes=cfg.max_word_bytes)
-    n_bytes = int(batch.byte_mask.sum())
-    total = 0.0
-    if cfg.family == "transformer":
-        lengths = (batch.target_mask if batch.target_mask is not None else batch.byte_mask).sum(1).tolist()
-        for T in lengths:
-            total += stack_flops(T, T, cfg.d_model, cfg.n_layers, cfg.attention_window)
-            total += T * 2 * cfg.d_model * model.vocab_out
-    elif cfg.family == "hierarchical":
-        enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
-        for row_len in batch.word_len.tolist():
-            words = [n for n in row_len if n > 0]
-            for n in words:  # each word: encoder over bytes + word token, decoder over context + bytes
-                total += stack_flops(n + 1, n + 1, enc.d_model, enc.n_layers)
-                total += stack_flops(n + 1, n + 1, dec.d_model, dec.n_layers)
-                total += (n + 1) * 2 * dec.d_model * 257  # byte + EOW head
-                total += n * 2 * enc.d_model * dec.d_model  # encoder byte states into the decoder
-                total += 2 * enc.d_model * bb.d_model + 2 * bb.d_model * dec.d_model  # word vector, context
-            total += stack_flops(len(words), len(words), bb.d_model, bb.n_layers)
-    else:
-        raise ValueError(f"no FLOPs formula for family {cfg.family!r}")
+    """(forward FLOPs, bytes) of ``model`` over ``windows``, each window counted on its own."""
+    total, n_bytes = 0.0, 0
+    device = next(model.parameters()).device  # boundary models run their router to count chunks
+    for window in windows:
+        batch = collate([window], model.batch_kind, tokenizer=tokenizer, max_word_bytes=model.cfg.max_word_bytes)
+        total += model.analytic_flops(batch.to(device))
+        n_bytes += len(window)
     return total, n_bytes
 
 

@@ -12,18 +12,106 @@ import pandas as pd  # noqa: E402
 
 
 def training_curves(metrics: pd.DataFrame):
-    """Validation BPB against bytes seen and against training FLOPs, one line per model (and seed)."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    """Validation BPB against bytes seen and against training FLOPs, one line per model (and seed);
+    a third panel shows the bytes per chunk of every model that draws chunks, against its target."""
+    chunked = metrics[metrics["valid_bytes_per_chunk"].notna()] if "valid_bytes_per_chunk" in metrics else metrics[:0]
+    fig, axes = plt.subplots(1, 3 if len(chunked) else 2, figsize=(16 if len(chunked) else 11, 4))
     for (model, seed), g in metrics.groupby(["model", "seed"]):
         label = model if metrics["seed"].nunique() == 1 else f"{model} (seed {seed})"
         axes[0].plot(g["bytes_seen"], g["valid_bpb"], marker="o", ms=3, label=label)
         axes[1].plot(g["train_flops"], g["valid_bpb"], marker="o", ms=3, label=label)
+        if len(chunked) and g["valid_bytes_per_chunk"].notna().any():
+            line = axes[2].plot(g["bytes_seen"], g["valid_bytes_per_chunk"], marker="o", ms=3, label=label)[0]
+            target = g["target_bytes_per_chunk"].dropna()
+            if len(target):
+                axes[2].axhline(target.iloc[0], color=line.get_color(), ls="--", lw=1)
     axes[0].set(xlabel="bytes seen", ylabel="validation bits per byte", title="by data")
     axes[1].set(xlabel="training FLOPs", xscale="log", title="by compute")
+    axes[1].sharey(axes[0])
     axes[1].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decade labels only
+    if len(chunked):
+        axes[2].set(xlabel="bytes seen", ylabel="validation bytes per chunk", yscale="log",
+                    title="chunk length (dashed: target)")
+        axes[2].legend(fontsize=7)
     for ax in axes:
         ax.grid(alpha=0.3)
-    axes[0].legend()
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def pareto(summary: pd.DataFrame):
+    """Test BPB (95% CI) against training FLOPs, one point per model coloured by family; the line joins
+    the models no other model beats on both axes."""
+    models = summary[summary["kind"] == "model"].sort_values("train_flops")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    colors = dict(zip(models["family"].unique(), plt.get_cmap("tab10").colors))
+    for _, r in models.iterrows():
+        ax.errorbar(r["train_flops"], r["value"], yerr=[[r["value"] - r["ci_low"]], [r["ci_high"] - r["value"]]],
+                    fmt="o", color=colors[r["family"]], capsize=3)
+        ax.annotate(r["model"], (r["train_flops"], r["value"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    front = models[models["value"] <= models["value"].cummin()]  # sorted by FLOPs: each beats all cheaper ones
+    ax.step(front["train_flops"], front["value"], where="post", color="gray", lw=1, ls="--", label="Pareto front")
+    for family, color in colors.items():
+        ax.plot([], [], "o", color=color, label=family)
+    ax.set(xscale="log", xlabel="training FLOPs (3 × forward)", ylabel="test bits per byte (95% CI)",
+           title="Quality against compute")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def parameters(summary: pd.DataFrame):
+    """Parameters by part (embedding, encoder, backbone, decoder), stacked, one bar per model."""
+    models = summary[summary["kind"] == "model"].drop_duplicates("model")
+    parts = ["embedding", "encoder", "backbone", "decoder"]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(models) + 2), 4))
+    bottom = np.zeros(len(models))
+    for part in parts:
+        values = models[f"params_{part}"].fillna(0).to_numpy() / 1e6
+        ax.bar(models["model"], values, bottom=bottom, label=part)
+        bottom += values
+    ax.set(ylabel="parameters (millions)", title="Where each model keeps its parameters")
+    ax.tick_params(axis="x", rotation=30)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(ax, table: pd.DataFrame, column: str, groups: str, members: str, ci: bool = False):
+    """Bars of ``column``: one group per value of ``groups``, one bar per value of ``members``."""
+    group_values, member_values = list(dict.fromkeys(table[groups])), list(dict.fromkeys(table[members]))
+    width = 0.8 / len(member_values)
+    for i, member in enumerate(member_values):
+        g = table[table[members] == member].set_index(groups).reindex(group_values)
+        x = np.arange(len(group_values)) + i * width
+        err = np.vstack([g[column] - g["ci_low"], g["ci_high"] - g[column]]) if ci else None
+        ax.bar(x, g[column], width, yerr=err, capsize=3, label=member)
+    ax.set_xticks(np.arange(len(group_values)) + width * (len(member_values) - 1) / 2, group_values)
+
+
+def bytes_per_chunk(languages: pd.DataFrame):
+    """Bytes per chunk (token, word, patch, global position or learned chunk) by model and language:
+    how often each model's upper level runs; SpaceByte's rule fires at nearly every Cyrillic letter."""
+    chunked = languages[languages["n_chunks"] > 0]
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * chunked["model"].nunique() + 3), 4))
+    grouped_bars(ax, chunked, "bytes_per_chunk", "model", "language")
+    ax.axhline(1, color="black", lw=0.8)
+    ax.set(ylabel="bytes per chunk", title="Chunk length by language (1 = the upper level runs at every byte)")
+    ax.tick_params(axis="x", rotation=30)
+    ax.legend(title="language")
+    fig.tight_layout()
+    return fig
+
+
+def languages(table: pd.DataFrame):
+    """BPB of every model on each language's text, with bootstrap intervals over windows."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * table["model"].nunique() + 3), 4))
+    grouped_bars(ax, table, "bpb", "model", "language", ci=True)
+    ax.set(ylabel="bits per byte (95% CI)", title="The same models on other scripts (trained on the corpus language)")
+    ax.tick_params(axis="x", rotation=30)
+    ax.legend(title="language")
     fig.tight_layout()
     return fig
 
@@ -93,4 +181,5 @@ def word_similarity(scores: pd.DataFrame):
 
 
 FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_stats": tokenizer_stats,
-           "word_similarity": word_similarity}
+           "word_similarity": word_similarity, "pareto": pareto, "parameters": parameters,
+           "bytes_per_chunk": bytes_per_chunk, "languages": languages}

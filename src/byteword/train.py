@@ -4,6 +4,7 @@ from the same seeded sampler), periodic validation in bits per byte, rolling che
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import shutil
@@ -18,8 +19,9 @@ from tqdm import tqdm
 from byteword import checkpoint
 from byteword.corpus import read_split
 from byteword.data import WindowSampler, collate, document_windows
-from byteword.evaluation.bpb import bits_per_byte, score_windows
+from byteword.evaluation.bpb import score_windows
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
+from byteword.sizing import size_to_flops_per_byte
 from byteword.models import ModelConfig, build_model, param_counts
 from byteword.provenance import code_version, config_hash, package_versions, with_provenance, write_parquet
 
@@ -30,7 +32,9 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     context_bytes: int = 128  # window length in bytes, for training and evaluation alike
     batch_size: int = 8
-    train_bytes: int = 2_000_000  # the budget: bytes seen
+    train_bytes: int = 2_000_000  # the budget: bytes seen (derived from the two below when they are set)
+    flops_per_byte: float | None = None  # compute matching: size each backbone to this forward FLOPs/byte
+    train_flops: float | None = None  # compute matching: training FLOPs budget; bytes = budget / (3 · target)
     lr: float = 3e-3
     min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
     warmup_fraction: float = 0.05
@@ -53,6 +57,7 @@ class TrainJob:
     checkpoint_dir: Path
     tokenizer_path: Path | None = None
     threads: int = 1
+    device: str = "cpu"  # "cuda" trains on the GPU in float32 (resume there is exact up to CUDA's nondeterminism)
 
     @property
     def config_hash(self) -> str:
@@ -77,11 +82,23 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))
 
 
+def matched_config(cfg: ModelConfig, tc: TrainConfig, windows, tokenizer,
+                   seed: int) -> tuple[ModelConfig, TrainConfig]:
+    """Apply the model's own learning rate and, under compute matching, size the backbone to the FLOPs
+    target and derive the bytes to train (the same for every family: budget / (3 · target))."""
+    if cfg.lr is not None:
+        tc = dataclasses.replace(tc, lr=cfg.lr)
+    if tc.flops_per_byte is None:
+        return cfg, tc
+    cfg, _ = size_to_flops_per_byte(cfg, tc.flops_per_byte, windows, tokenizer, seed)
+    if tc.train_flops is not None:
+        tc = dataclasses.replace(tc, train_bytes=int(tc.train_flops / (TRAIN_MULTIPLIER * tc.flops_per_byte)))
+    return cfg, tc
+
+
 def train(job: TrainJob) -> pd.DataFrame:
     """Train one model; write model.safetensors, model.json and metrics.parquet into ``job.out_dir``."""
     torch.set_num_threads(job.threads)
-    torch.manual_seed(job.seed)
-    cfg, tc = job.model, job.training
     tokenizer = None
     if job.tokenizer_path is not None:
         from byteword.tokenization import load_tokenizer
@@ -89,20 +106,23 @@ def train(job: TrainJob) -> pd.DataFrame:
         tokenizer = load_tokenizer(job.tokenizer_path)
     train_texts = read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist()
     valid_texts = read_split(Path(job.corpus_dir) / "valid.parquet")["text"].tolist()
-    valid_windows = document_windows(valid_texts, tc.context_bytes, tc.eval_bytes)
+    valid_windows = document_windows(valid_texts, job.training.context_bytes, job.training.eval_bytes)
     if not valid_windows:
-        raise ValueError(f"validation split of {job.corpus} holds no full window of {tc.context_bytes} bytes")
-
-    model = build_model(cfg, tokenizer)
+        raise ValueError(f"validation split of {job.corpus} holds no full window of {job.training.context_bytes} "
+                         f"bytes")
+    cfg, tc = matched_config(job.model, job.training, valid_windows, tokenizer, job.seed)
+    torch.manual_seed(job.seed)
+    model = build_model(cfg, tokenizer).to(job.device)
     optimizer = make_optimizer(model, tc)
     sampler = WindowSampler(train_texts, tc.context_bytes, job.seed)
-    flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)
-    step, bytes_seen, history, wall_before = 0, 0, [], 0.0
-    run_nll, run_bytes = 0.0, 0  # training loss accumulated since the last evaluation
+    flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)  # re-measured at each evaluation
+    step, bytes_seen, history, wall_before, train_flops = 0, 0, [], 0.0, 0.0
+    run_nll, run_bytes, run_chunks = 0.0, 0, 0  # training loss and chunks since the last evaluation
     state = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash)
     if state is not None:
         step, bytes_seen, history, wall_before = state["step"], state["bytes_seen"], state["history"], state["wall"]
-        run_nll, run_bytes = state["run_nll"], state["run_bytes"]
+        run_nll, run_bytes, run_chunks = state["run_nll"], state["run_bytes"], state["run_chunks"]
+        train_flops, flops_per_byte = state["train_flops"], state["flops_per_byte"]
         sampler.set_state(state["sampler"])
         torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
         log.info("resumed from %s at step %d (%d bytes seen)", job.checkpoint_dir, step, bytes_seen)
@@ -114,7 +134,7 @@ def train(job: TrainJob) -> pd.DataFrame:
         lr = lr_at(bytes_seen / tc.train_bytes, tc)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        out = model(collate(sampler.sample(tc.batch_size), model.batch_kind, tokenizer, cfg.max_word_bytes))
+        out = model(collate(sampler.sample(tc.batch_size), model.batch_kind, tokenizer, cfg.max_word_bytes).to(job.device))
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
@@ -122,6 +142,9 @@ def train(job: TrainJob) -> pd.DataFrame:
         step += 1
         bytes_seen += out.n_bytes
         run_nll, run_bytes = run_nll + float(out.nll_sum.detach()), run_bytes + out.n_bytes
+        if out.boundaries is not None:
+            run_chunks += int((out.boundaries & out.byte_mask).sum())
+        train_flops += TRAIN_MULTIPLIER * flops_per_byte * out.n_bytes
         bar.update(out.n_bytes)
         loss = float(out.loss.detach())
         if not math.isfinite(loss):
@@ -129,20 +152,29 @@ def train(job: TrainJob) -> pd.DataFrame:
                                      f"in {job.checkpoint_dir}")
         done = bytes_seen >= tc.train_bytes
         if bytes_seen >= next_eval or done:
-            valid_bpb = bits_per_byte(*score_windows(model, valid_windows, tokenizer))
+            valid = score_windows(model, valid_windows, tokenizer)
+            valid_bpb = valid.bpb
+            # bytes per chunk: words, patches or learned chunks (NaN for flat models), in training and validation
             history.append({"step": step, "bytes_seen": bytes_seen, "epochs": bytes_seen / len(sampler.data),
-                            "train_flops": TRAIN_MULTIPLIER * flops_per_byte * bytes_seen,
+                            "train_flops": train_flops, "flops_per_byte": flops_per_byte,
                             "train_bpb": run_nll / (math.log(2) * run_bytes), "valid_bpb": valid_bpb, "lr": lr,
+                            "train_bytes_per_chunk": run_bytes / run_chunks if run_chunks else math.nan,
+                            "valid_bytes_per_chunk": valid.n_bytes.sum() / valid.n_chunks.sum()
+                            if valid.n_chunks.sum() else math.nan,
+                            "target_bytes_per_chunk": cfg.target_chunk_bytes if cfg.family == "hnet" else math.nan,
                             "wall_seconds": time.time() - start})
             bar.set_postfix(valid_bpb=f"{valid_bpb:.3f}")
             log.info("step %d bytes %d train_bpb %.4f valid_bpb %.4f", step, bytes_seen, history[-1]["train_bpb"],
                      valid_bpb)
-            run_nll, run_bytes = 0.0, 0
+            run_nll, run_bytes, run_chunks = 0.0, 0, 0
             next_eval += tc.eval_every_bytes
+            if model.cfg.family == "hnet":  # its FLOPs follow the boundaries it learns to draw
+                flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)
         if step % tc.checkpoint_every_steps == 0 and not done:
             checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {
                 "config_hash": job.config_hash, "step": step, "bytes_seen": bytes_seen, "history": history,
-                "run_nll": run_nll, "run_bytes": run_bytes, "sampler": sampler.state(),
+                "run_nll": run_nll, "run_bytes": run_bytes, "run_chunks": run_chunks, "train_flops": train_flops,
+                "flops_per_byte": flops_per_byte, "sampler": sampler.state(),
                 "torch_rng": torch.get_rng_state().tolist(),
                 "wall": time.time() - start})
     bar.close()
@@ -151,7 +183,7 @@ def train(job: TrainJob) -> pd.DataFrame:
             "corpus": job.corpus, "tokenizer": cfg.tokenizer if cfg.input == "bpe" else "bytes",
             "config_hash": job.config_hash, "code_version": code_version(), "packages": package_versions(),
             "flops_per_byte": flops_per_byte, "steps": step, "bytes_seen": bytes_seen,
-            "train_flops": TRAIN_MULTIPLIER * flops_per_byte * bytes_seen, **param_counts(model)}
+            "train_flops": train_flops, "flops_per_byte_target": tc.flops_per_byte, **param_counts(model)}
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = with_provenance(pd.DataFrame(history), experiment=job.experiment, corpus=job.corpus,

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 from torch import nn
 
-FAMILIES = ("transformer", "hierarchical")
+# family -> "module:class"; each family lives in its own file
+FAMILIES = {
+    "transformer": "byteword.models.transformer:Transformer",
+    "hierarchical": "byteword.models.hierarchical:Hierarchical",
+    "spacebyte": "byteword.models.spacebyte:SpaceByte",
+    "megabyte": "byteword.models.megabyte:Megabyte",
+    "hnet": "byteword.models.hnet:HNet",
+}
+LEVELS = ("encoder", "backbone", "decoder")
+# the levels each family with levels needs
+FAMILY_LEVELS = {"hierarchical": LEVELS, "spacebyte": LEVELS, "hnet": LEVELS, "megabyte": ("backbone", "decoder")}
+POOLINGS = ("word_token", "mean", "cross_attention", "multi")
+PARTS = ("embedding", "encoder", "backbone", "decoder")
 
 
 @dataclass(frozen=True)
@@ -25,9 +38,14 @@ class ModelConfig:
     d_model: int = 128
     n_layers: int = 4
     n_heads: int = 4
-    attention_window: int | None = None
-    pooling: str = "word_token"  # hierarchical
+    attention_window: int | None = None  # transformer; byte-level (local) layers of spacebyte and hnet
+    pooling: str = "word_token"  # hierarchical: how a word's bytes become backbone input
+    vectors_per_word: int = 1  # hierarchical with pooling "multi": word tokens per word (Learn Your Tokens)
     max_word_bytes: int = 16  # hierarchical: longer words are chopped
+    patch_size: int = 8  # megabyte: bytes per patch
+    target_chunk_bytes: float = 4.0  # hnet: the mean chunk length the ratio loss steers toward
+    ratio_loss_weight: float = 0.03  # hnet: weight of the ratio loss
+    lr: float | None = None  # overrides training.lr for this model (learning-rate sweeps)
     encoder: LevelConfig | None = None
     backbone: LevelConfig | None = None
     decoder: LevelConfig | None = None
@@ -35,7 +53,7 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "extra"}
-        for level in ("encoder", "backbone", "decoder"):
+        for level in LEVELS:
             if d[level] is not None:
                 d[level] = dict(d[level].__dict__)
         return d
@@ -51,39 +69,65 @@ def model_config_from_dict(name: str, d: dict) -> ModelConfig:
     if unknown:
         raise ValueError(f"model '{name}': unknown key(s) {', '.join(unknown)}")
     kwargs = dict(d)
-    for level in ("encoder", "backbone", "decoder"):
+    for level in LEVELS:
         if level in kwargs:
             kwargs[level] = LevelConfig(**kwargs[level])
     cfg = ModelConfig(name=name, **kwargs)
     if family == "transformer" and cfg.input == "bpe" and not cfg.tokenizer:
         raise ValueError(f"model '{name}': a transformer with input 'bpe' needs a 'tokenizer' such as bpe1024")
-    if family == "hierarchical" and None in (cfg.encoder, cfg.backbone, cfg.decoder):
-        raise ValueError(f"model '{name}': the hierarchical family needs encoder, backbone and decoder sizes")
+    missing = [level for level in FAMILY_LEVELS.get(family, ()) if getattr(cfg, level) is None]
+    if missing:
+        raise ValueError(f"model '{name}': the {family} family needs {', '.join(missing)} sizes")
+    if cfg.pooling not in POOLINGS:
+        raise ValueError(f"model '{name}': unknown pooling {cfg.pooling!r}; choose one of {', '.join(POOLINGS)}")
+    if (cfg.pooling == "multi") != (cfg.vectors_per_word > 1):
+        raise ValueError(f"model '{name}': pooling 'multi' needs vectors_per_word > 1, and only it takes one")
+    if family == "spacebyte" and cfg.encoder.d_model != cfg.decoder.d_model:
+        raise ValueError(f"model '{name}': spacebyte's encoder and decoder share one byte stream, so their "
+                         f"d_model must be equal ({cfg.encoder.d_model} != {cfg.decoder.d_model})")
     return cfg
 
 
 def build_model(cfg: ModelConfig, tokenizer=None) -> nn.Module:
     """Instantiate the family named in ``cfg``; BPE transformers take their vocabulary from ``tokenizer``."""
-    if cfg.family == "transformer":
-        from byteword.models.transformer import Transformer
+    if cfg.family not in FAMILIES:
+        raise ValueError(f"unknown model family {cfg.family!r}")
+    module, cls = FAMILIES[cfg.family].split(":")
+    model_cls = getattr(importlib.import_module(module), cls)
+    if cfg.family == "transformer" and cfg.input == "bpe":
+        if tokenizer is None:
+            raise ValueError(f"model '{cfg.name}' reads BPE ids and needs its tokenizer")
+        from byteword.tokenization import bos_id
 
-        if cfg.input == "bpe":
-            if tokenizer is None:
-                raise ValueError(f"model '{cfg.name}' reads BPE ids and needs its tokenizer")
-            from byteword.tokenization import bos_id
-
-            return Transformer(cfg, vocab_size=tokenizer.get_vocab_size(), bos_id=bos_id(tokenizer))
-        return Transformer(cfg)
-    if cfg.family == "hierarchical":
-        from byteword.models.hierarchical import Hierarchical
-
-        return Hierarchical(cfg)
-    raise ValueError(f"unknown model family {cfg.family!r}")
+        return model_cls(cfg, vocab_size=tokenizer.get_vocab_size(), bos_id=bos_id(tokenizer))
+    return model_cls(cfg)
 
 
 def param_counts(model: nn.Module) -> dict[str, int]:
-    """Parameters split into embedding (input embeddings and output heads) and the rest."""
-    total = sum(p.numel() for p in model.parameters())
-    embedding = sum(m.weight.numel() for m in model.modules() if isinstance(m, nn.Embedding))
-    embedding += sum(p.numel() for n, p in model.named_parameters() if n.startswith("head."))
-    return {"params_total": total, "params_embedding": embedding, "params_non_embedding": total - embedding}
+    """Parameters by part (embedding = input embeddings and output heads; encoder, backbone, decoder as
+    each family's ``PARTS`` names them by parameter-name prefix), plus the total and the non-embedding rest."""
+    counts = dict.fromkeys(PARTS, 0)
+    for name, p in model.named_parameters():
+        part = next((part for part, prefixes in model.PARTS.items() if name.startswith(prefixes)), None)
+        if part is None:
+            raise ValueError(f"{type(model).__name__}.PARTS assigns parameter {name!r} to no part")
+        counts[part] += p.numel()
+    total = sum(counts.values())
+    return {"params_total": total, **{f"params_{k}": v for k, v in counts.items()},
+            "params_non_embedding": total - counts["embedding"]}
+
+
+def describe_variant(cfg: dict) -> str:
+    """A short label of what distinguishes a model inside its family, for tables and figures."""
+    family = cfg["family"]
+    if family == "transformer":
+        label = cfg["tokenizer"] if cfg["input"] == "bpe" else "bytes"
+        return label + (f", window {cfg['attention_window']}" if cfg.get("attention_window") else "")
+    if family == "hierarchical":
+        k = cfg.get("vectors_per_word", 1)
+        return f"pooling {cfg.get('pooling', 'word_token')}" + (f" (k={k})" if k > 1 else "")
+    if family == "megabyte":
+        return f"patch {cfg['patch_size']}"
+    if family == "hnet":
+        return f"target {cfg['target_chunk_bytes']:g} bytes/chunk"
+    return "spaces" + (f", window {cfg['attention_window']}" if cfg.get("attention_window") else "")

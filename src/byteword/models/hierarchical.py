@@ -12,13 +12,19 @@ Transformers", Neitemeier et al. 2025):
 Words are processed in buckets of similar length (padding only to each bucket's longest word),
 which gives the same result with less padding than padding every word to the longest in the batch.
 
+Pooling (config ``pooling``, so a comparison isolates it): ``word_token`` (HAT: one token after the
+last byte), ``mean`` (mean of the word's byte states), ``cross_attention`` (Byte2Word: one learned
+query attends over the word's byte states) and ``multi`` (Learn Your Tokens: ``vectors_per_word``
+tokens after the last byte, their states concatenated and projected to one backbone input).
+
 Accounting: every byte prediction is credited to its byte; each EOW prediction is credited to the
 last byte of the word it ends. The EOW of a window's final word is also counted (conservative:
-reconstructing the text needs every boundary). Departures from HAT: one word token per word
-(pooling `word_token`), learned absolute positions inside the encoder besides rotary ones (on the
-demo corpus, positions and a second encoder layer lowered validation BPB by 0.18 bits), the
-backbone state is both a prefix and added to every decoder input, and words come from
-`byteword.segment` rather than a whitespace split.
+reconstructing the text needs every boundary). Departures from HAT: learned absolute positions
+inside the encoder besides rotary ones (on the demo corpus, positions and a second encoder layer
+lowered validation BPB by 0.18 bits), the backbone state is both a prefix and added to every
+decoder input, and words come from `byteword.segment` rather than a whitespace split. Departure
+from Learn Your Tokens: its k word vectors are merged into one backbone position, so every pooling
+gives the backbone the same sequence length.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from byteword.flops import linear_flops, stack_flops
 from byteword.models.layers import Stack, init_weights
 from byteword.models.output import ModelOutput
 
-WORD_TOKEN = 256  # encoder input: the slot whose output becomes the word vector
+WORD_TOKEN = 256  # encoder input: the first slot whose output becomes (part of) the word vector
 EOW = 256  # decoder output: end of word
 LENGTH_BUCKETS = (4, 8)  # words of <= 4, 5..8 and longer bytes are padded separately
 
@@ -46,15 +53,22 @@ def length_buckets(lengths: torch.Tensor):
 
 class Hierarchical(nn.Module):
     batch_kind = "words"
+    PARTS = {"embedding": ("enc_embed.", "head."), "encoder": ("enc_pos.", "encoder.", "to_backbone.", "pool_"),
+             "backbone": ("bos", "backbone."), "decoder": ("to_decoder.", "bytes_to_decoder.", "decoder.")}
 
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
         enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
-        self.enc_embed = nn.Embedding(257, enc.d_model)
-        self.enc_pos = nn.Embedding(cfg.max_word_bytes + 1, enc.d_model)  # bytes at 0..L-1, word token at L
+        # word tokens appended after the bytes: 1 for word_token, k for multi, none for mean / cross_attention
+        self.n_word_tokens = {"word_token": 1, "multi": cfg.vectors_per_word}.get(cfg.pooling, 0)
+        self.enc_embed = nn.Embedding(256 + self.n_word_tokens, enc.d_model)
+        self.enc_pos = nn.Embedding(cfg.max_word_bytes + self.n_word_tokens, enc.d_model)  # bytes, then tokens
         self.encoder = Stack(enc.d_model, enc.n_layers, enc.n_heads)
-        self.to_backbone = nn.Linear(enc.d_model, bb.d_model, bias=False)
+        if cfg.pooling == "cross_attention":
+            self.pool_query = nn.Parameter(torch.zeros(enc.d_model))
+            self.pool_kv = nn.Linear(enc.d_model, 2 * enc.d_model, bias=False)
+        self.to_backbone = nn.Linear(max(self.n_word_tokens, 1) * enc.d_model, bb.d_model, bias=False)
         self.bos = nn.Parameter(torch.zeros(bb.d_model))
         self.backbone = Stack(bb.d_model, bb.n_layers, bb.n_heads)
         self.to_decoder = nn.Linear(bb.d_model, dec.d_model, bias=False)
@@ -63,17 +77,36 @@ class Hierarchical(nn.Module):
         self.head = nn.Linear(dec.d_model, 257, bias=False)  # 256 bytes + EOW
         init_weights(self)
         nn.init.normal_(self.bos, std=0.02)
+        if cfg.pooling == "cross_attention":
+            nn.init.normal_(self.pool_query, std=0.02)
 
     def encode_words(self, words: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(M, L) word bytes, (M,) lengths -> word vectors (M, d_bb) and byte states (M, L, d_enc).
 
-        The encoder is causal inside the word and the word token sits right after the last byte, so
-        it reads the whole word while byte j's state depends on bytes <= j only (the decoder reuses it)."""
+        The encoder is causal inside the word, so byte j's state depends on bytes <= j only (the decoder
+        reuses it); word tokens sit right after the last byte and so read the whole word."""
         M, L = words.shape
-        x = torch.cat([words, torch.zeros_like(words[:, :1])], dim=1)  # (M, L+1)
-        x[torch.arange(M), lengths] = WORD_TOKEN
-        h = self.encoder(self.enc_embed(x) + self.enc_pos.weight[: L + 1], causal=True)  # (M, L+1, d_enc)
-        return self.to_backbone(h[torch.arange(M), lengths]), h[:, :L]
+        k = self.n_word_tokens
+        rows = torch.arange(M, device=words.device)
+        x = torch.cat([words, torch.zeros_like(words[:, :k])], dim=1)  # (M, L+k)
+        for j in range(k):
+            x[rows, lengths + j] = WORD_TOKEN + j
+        h = self.encoder(self.enc_embed(x) + self.enc_pos.weight[: L + k], causal=True)  # (M, L+k, d_enc)
+        byte_states = h[:, :L]
+        in_word = torch.arange(L, device=words.device)[None, :] < lengths[:, None]  # (M, L)
+        if self.cfg.pooling == "mean":
+            m = in_word[..., None].to(h.dtype)
+            pooled = (byte_states * m).sum(1) / m.sum(1)  # (M, d_enc)
+        elif self.cfg.pooling == "cross_attention":
+            n_heads, d = self.cfg.encoder.n_heads, h.shape[-1]
+            kv = self.pool_kv(byte_states).view(M, L, 2, n_heads, d // n_heads).permute(2, 0, 3, 1, 4)  # 2x(M,H,L,Dh)
+            q = self.pool_query.view(1, n_heads, 1, d // n_heads).expand(M, -1, -1, -1)  # (M, H, 1, Dh)
+            pooled = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=in_word[:, None, None, :])
+            pooled = pooled.reshape(M, d)
+        else:  # word_token / multi: the k token states side by side
+            idx = lengths[:, None] + torch.arange(k, device=words.device)[None, :]  # (M, k)
+            pooled = h[rows[:, None], idx].reshape(M, -1)  # (M, k * d_enc)
+        return self.to_backbone(pooled), byte_states
 
     def decode_logprobs(self, words: torch.Tensor, lengths: torch.Tensor, byte_states: torch.Tensor,
                         ctx: torch.Tensor) -> torch.Tensor:
@@ -110,9 +143,10 @@ class Hierarchical(nn.Module):
         pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
 
         # bytes keep their own log-likelihood; the EOW term joins the word's last byte
-        eow_lp = lp[torch.arange(M), lengths]  # (M,)
+        word_rows = torch.arange(M, device=lp.device)
+        eow_lp = lp[word_rows, lengths]  # (M,)
         per_byte = lp[:, :L].clone()
-        per_byte[torch.arange(M), lengths - 1] += eow_lp
+        per_byte[word_rows, lengths - 1] += eow_lp
         byte_pos = batch.word_start[valid][:, None] + pos[:, :L]  # (M, L) position in the window
         in_word = pos[:, :L] < lengths[:, None]
         rows = valid.nonzero()[:, 0][:, None].expand(-1, L)
@@ -120,7 +154,7 @@ class Hierarchical(nn.Module):
         byte_lp.index_put_((rows[in_word], byte_pos[in_word]), per_byte[in_word], accumulate=True)
 
         last = torch.zeros_like(valid)
-        last[torch.arange(B), valid.sum(1) - 1] = True  # each row's final word
+        last[torch.arange(B, device=valid.device), valid.sum(1) - 1] = True  # each row's final word
         end_lp = torch.zeros(B, dtype=lp.dtype, device=lp.device)
         end_lp[last.nonzero()[:, 0]] = eow_lp[last[valid]]
 
@@ -129,11 +163,29 @@ class Hierarchical(nn.Module):
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
                            hidden={"word": word_vecs, "backbone": states}, end_logprob=end_lp)
 
+    def analytic_flops(self, batch) -> float:
+        """Forward FLOPs of a one-window batch, words padded to their length bucket as ``forward`` does."""
+        enc, bb, dec, k = self.cfg.encoder, self.cfg.backbone, self.cfg.decoder, self.n_word_tokens
+        lengths = batch.word_len[0][batch.word_len[0] > 0]
+        total = 0.0
+        for idx, longest in length_buckets(lengths):
+            m = len(idx)
+            total += stack_flops(m * (longest + k), longest + k, enc.d_model, enc.n_layers)  # encoder
+            total += stack_flops(m * (longest + 1), longest + 1, dec.d_model, dec.n_layers)  # decoder
+            total += linear_flops(m * (longest + 1), dec.d_model, 257)  # byte + EOW head
+            total += linear_flops(m * longest, enc.d_model, dec.d_model)  # byte states into the decoder
+            if self.cfg.pooling == "cross_attention":  # keys/values, then one query's scores and sum
+                total += linear_flops(m * longest, enc.d_model, 2 * enc.d_model) + m * 4 * longest * enc.d_model
+        n = len(lengths)
+        total += linear_flops(n, max(k, 1) * enc.d_model, bb.d_model)  # word vectors
+        total += stack_flops(n, n, bb.d_model, bb.n_layers) + linear_flops(n, bb.d_model, dec.d_model)
+        return total
+
     @torch.no_grad()
     def static_word_vectors(self, batch) -> torch.Tensor:
         """The encoder's word vector; a text that splits into several pieces gets their mean. (B, d_bb)"""
         valid = batch.word_len > 0
-        word_vecs = torch.zeros(*valid.shape, self.cfg.backbone.d_model)
+        word_vecs = torch.zeros(*valid.shape, self.cfg.backbone.d_model, device=valid.device)
         word_vecs[valid] = self.encode_words(batch.word_bytes[valid], batch.word_len[valid])[0]
         m = valid[..., None].float()
         return (word_vecs * m).sum(1) / m.sum(1).clamp(min=1)

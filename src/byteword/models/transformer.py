@@ -1,6 +1,7 @@
 """One causal transformer language model for BPE ids and for raw bytes (GPT-2 style, pre-norm,
-RoPE, no biases). On bytes the input vocabulary is 256 bytes + BOS and the head predicts 256 bytes,
-so a model with a zero head is exactly uniform: 8 bits per byte."""
+RoPE, no biases, optional sliding-window attention). On bytes the input vocabulary is 256 bytes +
+BOS and the head predicts 256 bytes, so a model with a zero head is exactly uniform: 8 bits per
+byte. On BPE its chunks are tokens: ``boundaries`` marks each token's first byte."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from byteword.flops import linear_flops, stack_flops
 from byteword.models.layers import Stack, init_weights
 from byteword.models.output import ModelOutput
 
@@ -15,6 +17,8 @@ BYTE_BOS = 256
 
 
 class Transformer(nn.Module):
+    PARTS = {"embedding": ("embed.", "head."), "backbone": ("stack.",)}
+
     def __init__(self, cfg, vocab_size: int | None = None, bos_id: int | None = None):
         super().__init__()
         self.cfg = cfg
@@ -44,12 +48,23 @@ class Transformer(nn.Module):
         logp = F.log_softmax(self.head(h).float(), dim=-1)
         lp = logp.gather(-1, targets.clamp(min=0)[..., None])[..., 0] * mask  # (B, T)
         if self.reads_bytes:
-            byte_lp = lp
-        else:
-            # credit each token's log-likelihood to the last byte it covers
-            byte_lp = torch.zeros_like(batch.bytes, dtype=lp.dtype)
-            byte_lp.scatter_add_(1, batch.token_end.clamp(min=0), lp)
-        return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, hidden={"token": h})
+            return ModelOutput(byte_logprobs=lp, byte_mask=batch.byte_mask, hidden={"byte": h})
+        # credit each token's log-likelihood to the last byte it covers
+        byte_lp = torch.zeros_like(batch.bytes, dtype=lp.dtype)
+        byte_lp.scatter_add_(1, batch.token_end.clamp(min=0), lp)
+        # a token starts one byte after the previous token ends; the first at byte 0
+        starts = torch.cat([torch.zeros_like(batch.token_end[:, :1]), batch.token_end[:, :-1] + 1], dim=1)
+        boundaries = torch.zeros_like(batch.byte_mask)
+        boundaries[mask.nonzero(as_tuple=True)[0], starts[mask]] = True
+        return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
+                           hidden={"token": h})
+
+    def analytic_flops(self, batch) -> float:
+        """Forward FLOPs of a one-window batch: the stack over every input position, then the head."""
+        T = batch.bytes.shape[1] if self.reads_bytes else batch.ids.shape[1]
+        cfg = self.cfg
+        return stack_flops(T, T, cfg.d_model, cfg.n_layers, cfg.attention_window) + linear_flops(
+            T, cfg.d_model, self.vocab_out)
 
     @torch.no_grad()
     def static_word_vectors(self, batch) -> torch.Tensor:

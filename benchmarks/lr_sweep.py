@@ -1,0 +1,72 @@
+"""Learning-rate sweep without Snakemake: train the demo's models (config.yaml) and their variants
+in configs/lr_sweep.yaml with byteword's training loop, one process per family at a time, and
+write each run's final validation BPB to Parquet.
+
+    PYTHONPATH=src python3 benchmarks/lr_sweep.py --device cuda --jobs 6 --out benchmarks/results
+
+It reads an already prepared corpus (results/corpus/<corpus>/) and BPE tokenizer
+(results/tokenizer/<corpus>/<name>/tokenizer.json), as the workflow writes them. The workflow run
+(snakemake --configfile configs/lr_sweep.yaml) is the reference; this script exists so the same
+sweep runs on a machine without Snakemake, e.g. a lent GPU."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def run_one(name: str, entry: dict, training: dict, corpus: str, device: str, out: Path) -> dict:
+    from byteword.models import model_config_from_dict
+    from byteword.train import TrainConfig, TrainJob, train
+
+    model = model_config_from_dict(name, entry)
+    tokenizer = ROOT / f"results/tokenizer/{corpus}/{model.tokenizer}/tokenizer.json" if model.input == "bpe" \
+        and model.family == "transformer" else None
+    job = TrainJob(experiment="lr_sweep", corpus=corpus, model=model, training=TrainConfig(**training), seed=0,
+                   corpus_dir=ROOT / f"results/corpus/{corpus}", out_dir=out / "runs" / name,
+                   checkpoint_dir=out / "checkpoints" / name, tokenizer_path=tokenizer, device=device)
+    metrics = train(job)
+    last = metrics.iloc[-1]
+    return {"model": name, "family": model.family, "lr": entry.get("lr", training["lr"]),
+            "valid_bpb": float(last["valid_bpb"]), "train_bpb": float(last["train_bpb"]),
+            "wall_seconds": float(last["wall_seconds"]), "device": device}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--jobs", type=int, default=1, help="training processes at once")
+    parser.add_argument("--models", nargs="*", default=[], help="base model names to sweep (default: all)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    args = parser.parse_args(argv)
+    base = yaml.safe_load((ROOT / "config.yaml").read_text())
+    sweep = yaml.safe_load((ROOT / "configs/lr_sweep.yaml").read_text())["models"]
+    models = {**base["models"], **sweep}
+    if args.models:
+        models = {k: v for k, v in models.items() if k.rsplit("_lr", 1)[0] in args.models}
+    corpus = next(iter(base["corpora"]))
+    rows = []
+    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_one, name, entry, base["training"], corpus, args.device, args.out)
+                   for name, entry in models.items()]
+        for f in futures:
+            rows.append(f.result())
+            print(rows[-1], flush=True)
+    table = pd.DataFrame(rows).sort_values(["family", "model", "lr"])
+    args.out.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(args.out / f"lr_sweep_{args.device}.parquet", index=False)
+    print(table.to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

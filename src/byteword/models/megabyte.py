@@ -1,0 +1,108 @@
+"""Fixed-patch byte language model, following MEGABYTE ("MEGABYTE: Predicting Million-byte Sequences
+with Multiscale Transformers", Yu et al. 2023): the non-linguistic control of the zoo, whose units are
+patches of exactly ``patch_size`` (P) bytes whatever the text says.
+
+1. patch embedding: the bytes of a patch, each embedded at the local width, are concatenated
+   (P * d_dec) and projected to the global width;
+2. global model (``backbone``): a causal transformer over patches; its input for patch k is the
+   embedding of patch k-1 (a learned start vector for patch 0), so its output for patch k has read
+   the bytes of patches < k only;
+3. local model (``decoder``): a small causal byte transformer run on each patch alone; position j of
+   patch k gets the global output for patch k (projected to the local width) added to the embedding of
+   byte j-1 of the same patch (a BOS id at j = 0), and a head predicts byte j over 256 values.
+
+So byte j of patch k is predicted from all bytes of patches < k and bytes < j of patch k. A window is
+padded with zero bytes to whole patches; that padding is the family's own (computed and counted in
+FLOPs) but never scored. ``boundaries`` marks the first byte of every patch.
+
+Departures from the paper: the patch embedding concatenates P byte embeddings of the local width and
+projects them to the global width (the paper concatenates P embeddings of width D_G/P with no
+projection, so it ties D_G to P); patch 0 reads one learned start vector rather than an embedded
+padding patch; positions are rotary in both models (the paper adds learned absolute byte positions to
+the global embeddings); and the whole global state of a patch is projected once and added to every
+local position (the paper slices it into P pieces of width D_G/P, one per position, each projected).
+``cfg.encoder`` is not used.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from byteword.flops import linear_flops, stack_flops
+from byteword.models.layers import Stack, init_weights
+from byteword.models.output import ModelOutput
+
+BYTE_BOS = 256  # local input at the first position of every patch
+
+
+class Megabyte(nn.Module):
+    batch_kind = "bytes"
+    PARTS = {"embedding": ("global_embed.", "local_embed.", "head."), "encoder": ("patch_proj.",),
+             "backbone": ("global_bos", "global_model."), "decoder": ("to_local.", "local_model.")}
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.patch_size = P = cfg.patch_size
+        bb, dec = cfg.backbone, cfg.decoder
+        self.global_embed = nn.Embedding(256, dec.d_model)  # bytes as read by the global model
+        self.patch_proj = nn.Linear(P * dec.d_model, bb.d_model, bias=False)
+        self.global_bos = nn.Parameter(torch.zeros(bb.d_model))  # global input of patch 0
+        self.global_model = Stack(bb.d_model, bb.n_layers, bb.n_heads)
+        self.to_local = nn.Linear(bb.d_model, dec.d_model, bias=False)
+        self.local_embed = nn.Embedding(257, dec.d_model)  # 256 bytes + BOS
+        self.local_model = Stack(dec.d_model, dec.n_layers, dec.n_heads)
+        self.head = nn.Linear(dec.d_model, 256, bias=False)
+        init_weights(self)
+        nn.init.normal_(self.global_bos, std=0.02)
+
+    def n_patches(self, length: int) -> int:
+        return -(-length // self.patch_size)  # ceil: a partial last patch is padded to P bytes
+
+    def hidden_states(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, W) bytes -> local states (B, K*P, d_dec), position t having read bytes < t, and global
+        states (B, K, d_bb), patch k having read patches < k. The window is zero-padded to K whole patches."""
+        B, W = x.shape
+        P, K = self.patch_size, self.n_patches(W)
+        patches = F.pad(x, (0, K * P - W)).view(B, K, P)  # (B, K, P)
+        # the global model reads patches 0..K-2: patch k's input is patch k-1
+        emb = self.global_embed(patches[:, :-1]).flatten(2)  # (B, K-1, P*d_dec)
+        g_in = torch.cat([self.global_bos.expand(B, 1, -1), self.patch_proj(emb)], dim=1)  # (B, K, d_bb)
+        g = self.global_model(g_in, causal=True)  # (B, K, d_bb)
+        prev = torch.cat([torch.full_like(patches[..., :1], BYTE_BOS), patches[..., :-1]], dim=-1)  # (B, K, P)
+        l_in = self.local_embed(prev) + self.to_local(g)[:, :, None]  # (B, K, P, d_dec)
+        h = self.local_model(l_in.flatten(0, 1), causal=True)  # (B*K, P, d_dec): each patch alone
+        return h.reshape(B, K * P, -1), g
+
+    def forward(self, batch) -> ModelOutput:
+        x, mask = batch.bytes, batch.byte_mask  # (B, W)
+        W = x.shape[1]
+        h, g = self.hidden_states(x)
+        logp = F.log_softmax(self.head(h).float(), dim=-1)[:, :W]  # (B, W, 256); padded patch tail dropped
+        byte_lp = logp.gather(-1, x[..., None])[..., 0] * mask  # (B, W)
+        pos = torch.arange(W, device=x.device)
+        boundaries = (pos % self.patch_size == 0)[None, :] & mask  # (B, W)
+        return ModelOutput(byte_logprobs=byte_lp, byte_mask=mask, boundaries=boundaries,
+                           hidden={"byte": h[:, :W], "global": g})
+
+    def analytic_flops(self, batch) -> float:
+        """Forward FLOPs of a one-window batch: K = ceil(W / P) patches, all computed in full."""
+        bb, dec, P = self.cfg.backbone, self.cfg.decoder, self.patch_size
+        K = self.n_patches(batch.bytes.shape[1])
+        return (linear_flops(K - 1, P * dec.d_model, bb.d_model)  # patch embeddings (the last is never read)
+                + stack_flops(K, K, bb.d_model, bb.n_layers)  # global model
+                + linear_flops(K, bb.d_model, dec.d_model)  # global states into the local model
+                + stack_flops(K * P, P, dec.d_model, dec.n_layers)  # local model, one patch at a time
+                + linear_flops(K * P, dec.d_model, 256))  # byte head
+
+    @torch.no_grad()
+    def static_word_vectors(self, batch) -> torch.Tensor:
+        """Mean over the word's bytes of the local state right after reading each byte, as the byte
+        Transformer reads BOS + bytes: the state at position t+1 has read bytes <= t (through the
+        global model once t+1 starts a new patch). (B, d_dec)"""
+        x = F.pad(batch.bytes, (0, 1))  # (B, W+1): one slot after the last byte
+        h = self.hidden_states(x)[0][:, 1:x.shape[1]]  # (B, W, d_dec)
+        m = batch.byte_mask[..., None].to(h.dtype)
+        return (h * m).sum(1) / m.sum(1).clamp(min=1)

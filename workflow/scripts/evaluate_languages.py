@@ -1,0 +1,27 @@
+"""Adapter: BPB and bytes per chunk of one model on its own test split and on evaluation-only text
+in other languages (one row per language)."""
+
+from pathlib import Path
+
+import torch
+
+import byteword
+from byteword.corpus import read_split
+from byteword.evaluation.languages import language_texts, score_languages
+from byteword.provenance import with_provenance, write_parquet
+from byteword.workflow_io import log_to
+
+log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+ev = snakemake.params.evaluation
+loaded = byteword.load(Path(snakemake.input.meta).parent)
+meta = loaded.meta
+texts = {snakemake.params.language: read_split(snakemake.input.test)["text"].tolist(),
+         **language_texts(ev["languages"])}
+table = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["language_bytes"],
+                        loaded.tokenizer, batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"])
+print(table.to_string())
+table = table.assign(family=meta["model"]["family"])
+write_parquet(with_provenance(table, experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
+                              model=loaded.name, seed=meta["seed"], cfg_hash=meta["config_hash"]),
+              snakemake.output[0])
