@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +47,7 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="training processes at once")
     parser.add_argument("--models", nargs="*", default=[], help="base model names to sweep (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    parser.add_argument("--train-bytes", type=int, default=None, help="override the budget (smoke tests)")
     args = parser.parse_args(argv)
     base = yaml.safe_load((ROOT / "config.yaml").read_text())
     sweep = yaml.safe_load((ROOT / "configs/lr_sweep.yaml").read_text())["models"]
@@ -54,17 +55,18 @@ def main(argv=None) -> int:
     if args.models:
         models = {k: v for k, v in models.items() if k.rsplit("_lr", 1)[0] in args.models}
     corpus = next(iter(base["corpora"]))
+    training = {**base["training"], **({"train_bytes": args.train_bytes} if args.train_bytes else {})}
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"lr_sweep_{args.device}.csv"  # one row appended per finished run, so a cut-off sweep keeps them
     rows = []
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, name, entry, base["training"], corpus, args.device, args.out)
+        futures = [pool.submit(run_one, name, entry, training, corpus, args.device, args.out)
                    for name, entry in models.items()]
-        for f in futures:
+        for f in as_completed(futures):
             rows.append(f.result())
+            pd.DataFrame(rows).to_csv(path, index=False)
             print(rows[-1], flush=True)
-    table = pd.DataFrame(rows).sort_values(["family", "model", "lr"])
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_parquet(args.out / f"lr_sweep_{args.device}.parquet", index=False)
-    print(table.to_string())
+    print(pd.DataFrame(rows).sort_values(["family", "model", "lr"]).to_string())
     return 0
 
 

@@ -29,6 +29,7 @@ rule pretrain:
     conda:
         ENV
     threads: config["threads"]
+    priority: 10  # the longest jobs: start every training before any evaluation
     resources:
         mem_mb=4000,
         runtime=120,

@@ -105,6 +105,30 @@ def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_f
     return row
 
 
+def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device, n_steps: int) -> dict:
+    torch.manual_seed(0)
+    model = build_model(model_config_from_dict(name, entry))
+    train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
+    start = time.perf_counter()
+    batches = [collate(w, model.batch_kind, max_word_bytes=model.cfg.max_word_bytes) for w in windows]
+    collate_rate = len(windows) * n_bytes / (time.perf_counter() - start)  # bytes/s on one CPU thread
+    batches = [b.to(device) for b in batches]
+    row = bench_model(name, model, batches, n_bytes, device, n_steps, lambda m, b: m(b).loss)
+    row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
+    return row
+
+
+def bench_llama(shape: Shape, windows: list[list[bytes]], n_bytes: int, device, n_steps: int) -> dict:
+    """The reference at the byte transformer's shape, on the same windows (BOS first, as ours reads them)."""
+    ids = [torch.cat([torch.full((shape.batch_size, 1), 256), collate(w, "bytes").bytes], 1) for w in windows]
+    row = bench_model("llama_reference", llama_reference(shape), [i.to(device) for i in ids], n_bytes, device,
+                      n_steps, lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss)
+    # Llama's SwiGLU MLP has 3 matrices of width 8/3·d: the FLOPs of our 2 of width 4·d, up to rounding
+    ours = build_model(model_config_from_dict("bytes", family_entries(shape)["bytes"]))
+    row.update(family="reference", train_flops_per_byte=TRAIN_MULTIPLIER * forward_flops_per_byte(ours, windows[0]))
+    return row
+
+
 def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families: list[str]) -> pd.DataFrame:
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
@@ -116,28 +140,19 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
     for name, entry in family_entries(shape).items():
         if families and name not in families:
             continue
-        torch.manual_seed(0)
-        model = build_model(model_config_from_dict(name, entry))
-        train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
-        start = time.perf_counter()
-        batches = [collate(w, model.batch_kind, max_word_bytes=model.cfg.max_word_bytes) for w in windows]
-        collate_rate = len(windows) * n_bytes / (time.perf_counter() - start)
-        batches = [b.to(device) for b in batches]
-        row = bench_model(name, model, batches, n_bytes, device, n_steps, lambda m, b: m(b).loss)
-        row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
-        rows.append(row)
-        print(row, flush=True)
+        try:  # one family failing (e.g. out of memory) still leaves the others measured
+            rows.append(bench_family(name, entry, windows, n_bytes, device, n_steps))
+        except Exception as e:  # noqa: BLE001 - reported in the table, not hidden
+            rows.append({"model": name, "family": entry["family"], "error": f"{type(e).__name__}: {e}"})
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        print(rows[-1], flush=True)
     if not families or "llama" in families:
-        llama = llama_reference(shape)
-        ids = [torch.cat([torch.full((shape.batch_size, 1), 256), collate(w, "bytes").bytes], 1) for w in windows]
-        batches = [i.to(device) for i in ids]
-        ours = build_model(model_config_from_dict("bytes", family_entries(shape)["bytes"]))
-        row = bench_model("llama_reference", llama, batches, n_bytes, device, n_steps,
-                          lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss)
-        # Llama's SwiGLU MLP has 3 matrices of width 8/3·d: the same FLOPs as our 2 of width 4·d, up to rounding
-        row.update(family="reference", train_flops_per_byte=TRAIN_MULTIPLIER * forward_flops_per_byte(ours, windows[0]))
-        rows.append(row)
-        print(row, flush=True)
+        try:
+            rows.append(bench_llama(shape, windows, n_bytes, device, n_steps))
+        except Exception as e:  # noqa: BLE001 - reported in the table, not hidden
+            rows.append({"model": "llama_reference", "family": "reference", "error": f"{type(e).__name__}: {e}"})
+        print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     table["device"] = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     table["shape"] = str(dataclasses.asdict(shape))

@@ -18,19 +18,19 @@ def training_curves(metrics: pd.DataFrame):
     fig, axes = plt.subplots(1, 3 if len(chunked) else 2, figsize=(16 if len(chunked) else 11, 4))
     for (model, seed), g in metrics.groupby(["model", "seed"]):
         label = model if metrics["seed"].nunique() == 1 else f"{model} (seed {seed})"
-        axes[0].plot(g["bytes_seen"], g["valid_bpb"], marker="o", ms=3, label=label)
-        axes[1].plot(g["train_flops"], g["valid_bpb"], marker="o", ms=3, label=label)
+        color = axes[0].plot(g["bytes_seen"], g["valid_bpb"], marker="o", ms=3, label=label)[0].get_color()
+        axes[1].plot(g["train_flops"], g["valid_bpb"], marker="o", ms=3, color=color)
         if len(chunked) and g["valid_bytes_per_chunk"].notna().any():
-            line = axes[2].plot(g["bytes_seen"], g["valid_bytes_per_chunk"], marker="o", ms=3, label=label)[0]
+            axes[2].plot(g["bytes_seen"], g["valid_bytes_per_chunk"], marker="o", ms=3, color=color, label=label)
             target = g["target_bytes_per_chunk"].dropna()
             if len(target):
-                axes[2].axhline(target.iloc[0], color=line.get_color(), ls="--", lw=1)
+                axes[2].axhline(target.iloc[0], color=color, ls="--", lw=1)
     axes[0].set(xlabel="bytes seen", ylabel="validation bits per byte", title="by data")
     axes[1].set(xlabel="training FLOPs", xscale="log", title="by compute")
     axes[1].sharey(axes[0])
     axes[1].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decade labels only
     if len(chunked):
-        axes[2].set(xlabel="bytes seen", ylabel="validation bytes per chunk", yscale="log",
+        axes[2].set(xlabel="bytes seen", ylabel="validation bytes per chunk", ylim=(0, None),
                     title="chunk length (dashed: target)")
         axes[2].legend(fontsize=7)
     for ax in axes:
@@ -56,6 +56,9 @@ def pareto(summary: pd.DataFrame):
         ax.plot([], [], "o", color=color, label=family)
     ax.set(xscale="log", xlabel="training FLOPs (3 × forward)", ylabel="test bits per byte (95% CI)",
            title="Quality against compute")
+    sci = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0e}".replace("e+", "e"))
+    ax.xaxis.set_major_formatter(sci)
+    ax.xaxis.set_minor_formatter(sci)  # the models often span less than a decade
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

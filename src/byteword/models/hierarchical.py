@@ -129,7 +129,8 @@ class Hierarchical(nn.Module):
         vectors = self.bos.new_zeros(M, d_bb)
         buckets = []  # (word indices, their longest length, their encoder byte states)
         for idx, longest in length_buckets(lengths):
-            vectors[idx], byte_states = self.encode_words(words[idx, :longest], lengths[idx])
+            bucket_vectors, byte_states = self.encode_words(words[idx, :longest], lengths[idx])
+            vectors[idx] = bucket_vectors.to(vectors.dtype)  # float32 even when autocast computes in bf16
             buckets.append((idx, longest, byte_states))
         word_vecs = vectors.new_zeros(B, N, d_bb)
         word_vecs[valid] = vectors
