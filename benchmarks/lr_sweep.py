@@ -2,7 +2,7 @@
 in configs/lr_sweep.yaml with byteword's training loop, one process per family at a time, and
 write each run's final validation BPB to Parquet.
 
-    PYTHONPATH=src python3 benchmarks/lr_sweep.py --device cuda --jobs 6 --out benchmarks/results
+    PYTHONPATH=src python3 benchmarks/lr_sweep.py --device cuda --jobs 6 --out benchmarks/measurements
 
 It reads an already prepared corpus (results/corpus/<corpus>/) and BPE tokenizer
 (results/tokenizer/<corpus>/<name>/tokenizer.json), as the workflow writes them. The workflow run
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=1, help="training processes at once")
     parser.add_argument("--models", nargs="*", default=[], help="base model names to sweep (default: all)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/measurements")
     parser.add_argument("--train-bytes", type=int, default=None, help="override the budget (smoke tests)")
     args = parser.parse_args(argv)
     base = yaml.safe_load((ROOT / "config.yaml").read_text())

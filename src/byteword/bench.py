@@ -185,7 +185,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per model")
     parser.add_argument("--families", nargs="*", default=[], help="subset of models (default: all + llama)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/measurements"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.gpu:
