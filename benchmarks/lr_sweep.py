@@ -2,7 +2,7 @@
 in configs/lr_sweep.yaml with byteword's training loop, one process per family at a time, and
 write each run's final validation BPB to Parquet.
 
-    PYTHONPATH=src python3 benchmarks/lr_sweep.py --device cuda --jobs 6 --out benchmarks/measurements
+    PYTHONPATH=src python3 benchmarks/lr_sweep.py --device cuda --jobs 9
 
 It reads an already prepared corpus (results/corpus/<corpus>/) and BPE tokenizer
 (results/tokenizer/<corpus>/<name>/tokenizer.json), as the workflow writes them. The workflow run
@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=1, help="training processes at once")
     parser.add_argument("--models", nargs="*", default=[], help="base model names to sweep (default: all)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/measurements")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/measurements", help="where the table goes")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs/lr_sweep", help="trained models and checkpoints")
     parser.add_argument("--train-bytes", type=int, default=None, help="override the budget (smoke tests)")
     args = parser.parse_args(argv)
     base = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -60,7 +61,7 @@ def main(argv=None) -> int:
     path = args.out / f"lr_sweep_{args.device}.csv"  # one row appended per finished run, so a cut-off sweep keeps them
     rows = []
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, name, entry, training, corpus, args.device, args.out)
+        futures = [pool.submit(run_one, name, entry, training, corpus, args.device, args.work)
                    for name, entry in models.items()]
         for f in as_completed(futures):
             rows.append(f.result())
