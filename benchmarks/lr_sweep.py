@@ -1,6 +1,6 @@
 """Learning-rate sweep without Snakemake: train the demo's models (config.yaml) and their variants
-in configs/lr_sweep.yaml with byteword's training loop, one process per family at a time, and
-write each run's final validation BPB to Parquet.
+in configs/lr_sweep.yaml with byteword's training loop, ``--jobs`` runs at a time, and append each
+run's final validation BPB to a CSV table.
 
     PYTHONPATH=src python3 benchmarks/lr_sweep.py --device cuda --jobs 9
 
@@ -38,7 +38,7 @@ def run_one(name: str, entry: dict, training: dict, corpus: str, device: str, ou
     last = metrics.iloc[-1]
     return {"model": name, "family": model.family, "lr": entry.get("lr", training["lr"]),
             "valid_bpb": float(last["valid_bpb"]), "train_bpb": float(last["train_bpb"]),
-            "wall_seconds": float(last["wall_seconds"]), "device": device}
+            "wall_seconds": float(last["wall_seconds"]), "train_bytes": training["train_bytes"], "device": device}
 
 
 def main(argv=None) -> int:

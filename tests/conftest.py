@@ -24,8 +24,6 @@ FAMILY_ENTRIES = {
     "hnet": {"family": "hnet", "target_chunk_bytes": 4.0, "encoder": TINY_LEVEL,
              "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2}, "decoder": TINY_LEVEL},
 }
-HIERARCHICAL = ["hat", "hat_mean", "hat_xattn", "hat_multi"]
-BYTE_FAMILIES = ["spacebyte", "megabyte", "hnet"]
 SAMPLE = ("The cat sat on the mat. Привет, мир! Tabs\tand\r\nCRLF, emoji 😀 and   runs of spaces. " * 4)
 
 

@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from byteword.data import collate, split_windows
-from byteword.evaluation.bpb import bits_per_byte, score_windows
+from byteword.evaluation.bpb import score_windows
 from byteword.models.hierarchical import EOW
 
-from conftest import BYTE_FAMILIES, FAMILY_ENTRIES, HIERARCHICAL
+from conftest import FAMILY_ENTRIES
 
 FAMILIES = list(FAMILY_ENTRIES)
 BYTE_LEVEL = [kind for kind in FAMILIES if kind != "bpe"]
@@ -124,3 +124,13 @@ def test_parameters_split_into_parts_that_sum_to_the_total(make_model, kind):
     parts = sum(counts[f"params_{p}"] for p in ("embedding", "encoder", "backbone", "decoder"))
     assert parts == counts["params_total"] == sum(p.numel() for p in model.parameters())
     assert counts["params_backbone"] > 0 and counts["params_embedding"] > 0
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_multi_pooling_takes_words_shorter_than_its_vector_count(k):
+    from byteword.models import build_model, model_config_from_dict
+
+    entry = {**FAMILY_ENTRIES["hat_multi"], "vectors_per_word": k}
+    model = build_model(model_config_from_dict("hat_multi", entry)).eval()
+    out = run(model, ["a b", "Hi there"])  # every word of the first window is one byte long
+    assert out.byte_logprobs[0, :3].lt(0).all() and out.n_bytes == 11

@@ -12,7 +12,7 @@ import byteword
 from byteword import checkpoint
 from byteword.corpus import corpus_config_from_dict, prepare_corpus
 from byteword.data import document_windows
-from byteword.evaluation.bpb import bits_per_byte, score_windows
+from byteword.evaluation.bpb import score_windows
 from byteword.models import model_config_from_dict
 from byteword.train import TrainConfig, TrainJob, train
 
@@ -64,7 +64,7 @@ def test_training_writes_self_describing_outputs(tmp_path, corpus_dir):
     assert text.startswith("alpha beta") and len(text.encode()) == len("alpha beta") + 8
 
 
-@pytest.mark.parametrize("kind", ["bytes", "hat"])
+@pytest.mark.parametrize("kind", ["bytes", "hat", "hnet"])
 def test_interrupted_training_resumes_to_identical_weights(tmp_path, corpus_dir, monkeypatch, kind):
     whole = job(tmp_path / "whole", corpus_dir, kind)
     train(whole)
@@ -87,7 +87,8 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path, corpus_dir,
 
     a, b = load_file(whole.out_dir / "model.safetensors"), load_file(broken.out_dir / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    cols = ["step", "bytes_seen", "train_bpb", "valid_bpb"]
+    cols = ["step", "bytes_seen", "train_bpb", "valid_bpb", "train_flops", "flops_per_byte", "train_bytes_per_chunk",
+            "valid_bytes_per_chunk"]
     ma, mb = pd.read_parquet(whole.out_dir / "metrics.parquet"), pd.read_parquet(broken.out_dir / "metrics.parquet")
     pd.testing.assert_frame_equal(ma[cols], mb[cols])
 

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_model
 
 from byteword.data import collate, split_windows
-from byteword.evaluation.bpb import bits_per_byte, score_windows
+from byteword.evaluation.bpb import score_windows
 from byteword.models import build_model, model_config_from_dict
 
 

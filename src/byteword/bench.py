@@ -24,7 +24,8 @@ from byteword.data import WindowSampler, collate
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
 from byteword.models import build_model, model_config_from_dict
 
-PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense, from NVIDIA's data sheets
+# dense bf16 peaks from NVIDIA's data sheets; the first name found in the device name wins
+PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ padding that only batching adds is not. Boundary models count from the boundarie
 on the windows (so FLOPs follow the measured bytes per chunk). Training FLOPs = 3 × forward.
 
 Each family implements ``analytic_flops(batch)`` for a batch holding one window, built from
-``stack_flops`` and ``head_flops``."""
+``stack_flops`` and ``linear_flops``."""
 
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def train(job: TrainJob) -> pd.DataFrame:
     model = build_model(cfg, tokenizer).to(job.device)
     optimizer = make_optimizer(model, tc)
     sampler = WindowSampler(train_texts, tc.context_bytes, job.seed)
-    flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)  # re-measured at each evaluation
+    flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)  # H-Net's re-measured as it learns
     step, bytes_seen, history, wall_before, train_flops = 0, 0, [], 0.0, 0.0
     run_nll, run_bytes, run_chunks = 0.0, 0, 0  # training loss and chunks since the last evaluation
     state = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash)
@@ -168,7 +168,7 @@ def train(job: TrainJob) -> pd.DataFrame:
                      valid_bpb)
             run_nll, run_bytes, run_chunks = 0.0, 0, 0
             next_eval += tc.eval_every_bytes
-            if model.cfg.family == "hnet":  # its FLOPs follow the boundaries it learns to draw
+            if cfg.family == "hnet":  # its FLOPs follow the boundaries it learns to draw
                 flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)
         if step % tc.checkpoint_every_steps == 0 and not done:
             checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {

@@ -16,8 +16,11 @@ torch.set_num_threads(snakemake.threads)
 ev = snakemake.params.evaluation
 loaded = byteword.load(Path(snakemake.input.meta).parent)
 meta = loaded.meta
-texts = {snakemake.params.language: read_split(snakemake.input.test)["text"].tolist(),
-         **language_texts(ev["languages"])}
+own = snakemake.params.language
+if own in ev["languages"]:
+    raise ValueError(f"evaluation.languages names {own!r}, the language of corpus {meta['corpus']!r} itself, whose "
+                     f"test split already stands for it; drop that entry or give the corpus another language")
+texts = {own: read_split(snakemake.input.test)["text"].tolist(), **language_texts(ev["languages"])}
 table = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["language_bytes"],
                         loaded.tokenizer, batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"])
 print(table.to_string())

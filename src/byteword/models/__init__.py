@@ -130,4 +130,6 @@ def describe_variant(cfg: dict) -> str:
         return f"patch {cfg['patch_size']}"
     if family == "hnet":
         return f"target {cfg['target_chunk_bytes']:g} bytes/chunk"
-    return "spaces" + (f", window {cfg['attention_window']}" if cfg.get("attention_window") else "")
+    if family == "spacebyte":
+        return "spaces" + (f", window {cfg['attention_window']}" if cfg.get("attention_window") else "")
+    raise ValueError(f"describe_variant does not know family {family!r}")

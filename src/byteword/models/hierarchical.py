@@ -63,7 +63,7 @@ class Hierarchical(nn.Module):
         # word tokens appended after the bytes: 1 for word_token, k for multi, none for mean / cross_attention
         self.n_word_tokens = {"word_token": 1, "multi": cfg.vectors_per_word}.get(cfg.pooling, 0)
         self.enc_embed = nn.Embedding(256 + self.n_word_tokens, enc.d_model)
-        self.enc_pos = nn.Embedding(cfg.max_word_bytes + self.n_word_tokens, enc.d_model)  # bytes, then tokens
+        self.enc_pos = nn.Embedding(cfg.max_word_bytes + self.n_word_tokens, enc.d_model)  # one per slot: bytes 0..n-1, tokens n..
         self.encoder = Stack(enc.d_model, enc.n_layers, enc.n_heads)
         if cfg.pooling == "cross_attention":
             self.pool_query = nn.Parameter(torch.zeros(enc.d_model))
@@ -88,7 +88,7 @@ class Hierarchical(nn.Module):
         M, L = words.shape
         k = self.n_word_tokens
         rows = torch.arange(M, device=words.device)
-        x = torch.cat([words, torch.zeros_like(words[:, :k])], dim=1)  # (M, L+k)
+        x = torch.cat([words, words.new_zeros(M, k)], dim=1)  # (M, L+k): k slots even after a short word
         for j in range(k):
             x[rows, lengths + j] = WORD_TOKEN + j
         h = self.encoder(self.enc_embed(x) + self.enc_pos.weight[: L + k], causal=True)  # (M, L+k, d_enc)
@@ -187,6 +187,6 @@ class Hierarchical(nn.Module):
         """The encoder's word vector; a text that splits into several pieces gets their mean. (B, d_bb)"""
         valid = batch.word_len > 0
         word_vecs = torch.zeros(*valid.shape, self.cfg.backbone.d_model, device=valid.device)
-        word_vecs[valid] = self.encode_words(batch.word_bytes[valid], batch.word_len[valid])[0]
+        word_vecs[valid] = self.encode_words(batch.word_bytes[valid], batch.word_len[valid])[0].to(word_vecs.dtype)
         m = valid[..., None].float()
         return (word_vecs * m).sum(1) / m.sum(1).clamp(min=1)

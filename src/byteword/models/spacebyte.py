@@ -106,7 +106,7 @@ class SpaceByte(nn.Module):
         idx[rows, slot] = pos
         g = h.gather(1, idx[..., None].expand(-1, -1, h.shape[-1]))  # (B, G, d)
         g = self.backbone(self.to_global(g), causal=True)  # (B, G, d_bb); padding slots come last
-        h = h.index_put((rows, pos), self.from_global(g[rows, slot]), accumulate=True)  # (B, T, d)
+        h = h.index_put((rows, pos), self.from_global(g[rows, slot]).to(h.dtype), accumulate=True)  # (B, T, d)
         return self.decoder(h, causal=True, window=window), g, is_global
 
     def forward(self, batch) -> ModelOutput:

@@ -1,0 +1,19 @@
+"""The throughput benchmark runs end to end on CPU at a tiny shape (its numbers are not asserted:
+timings belong in the README, not in tests)."""
+
+import pandas as pd
+
+from byteword import bench
+from conftest import SAMPLE
+
+
+def test_bench_measures_every_family_and_the_reference(tmp_path):
+    corpus = tmp_path / "train.parquet"
+    pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
+    tiny = bench.Shape(context_bytes=48, batch_size=2, d_model=32, n_layers=1, n_heads=2)
+    table = bench.run(corpus, bench.torch.device("cpu"), tiny, n_steps=1, families=[])
+    assert list(table["model"]) == [*bench.family_entries(tiny), "llama_reference"]
+    assert "error" not in table or table["error"].isna().all()
+    assert (table["bytes_per_second"] > 0).all() and (table["train_flops_per_byte"] > 0).all()
+    bench.plot(table, tmp_path / "throughput.png")
+    assert (tmp_path / "throughput.png").stat().st_size > 10_000
