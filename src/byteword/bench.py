@@ -60,7 +60,8 @@ def llama_reference(s: Shape, vocab_size: int = 257):
     """LlamaForCausalLM at the byte transformer's shape (SwiGLU width 8/3·d keeps the MLP's parameters)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=s.d_model, intermediate_size=(8 * s.d_model // 3 + 63) // 64 * 64,
+    swiglu_width = (8 * s.d_model // 3 + 63) // 64 * 64
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=s.d_model, intermediate_size=swiglu_width,
                       num_hidden_layers=s.n_layers, num_attention_heads=s.n_heads, num_key_value_heads=s.n_heads,
                       max_position_embeddings=s.context_bytes + 1, tie_word_embeddings=False,
                       attn_implementation="sdpa")
@@ -155,7 +156,8 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
             rows.append({"model": "llama_reference", "family": "reference", "error": f"{type(e).__name__}: {e}"})
         print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
-    table["device"] = torch.cuda.get_device_name() if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
+    cpu = f"cpu ({torch.get_num_threads()} threads)"
+    table["device"] = torch.cuda.get_device_name() if device.type == "cuda" else cpu
     table["shape"] = str(dataclasses.asdict(shape))
     table["achieved_tflops"] = table["train_flops_per_byte"] * table["bytes_per_second"] / 1e12
     if peak:

@@ -134,7 +134,8 @@ def train(job: TrainJob) -> pd.DataFrame:
         lr = lr_at(bytes_seen / tc.train_bytes, tc)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        out = model(collate(sampler.sample(tc.batch_size), model.batch_kind, tokenizer, cfg.max_word_bytes).to(job.device))
+        batch = collate(sampler.sample(tc.batch_size), model.batch_kind, tokenizer, cfg.max_word_bytes)
+        out = model(batch.to(job.device))
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)

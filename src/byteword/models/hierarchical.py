@@ -63,7 +63,8 @@ class Hierarchical(nn.Module):
         # word tokens appended after the bytes: 1 for word_token, k for multi, none for mean / cross_attention
         self.n_word_tokens = {"word_token": 1, "multi": cfg.vectors_per_word}.get(cfg.pooling, 0)
         self.enc_embed = nn.Embedding(256 + self.n_word_tokens, enc.d_model)
-        self.enc_pos = nn.Embedding(cfg.max_word_bytes + self.n_word_tokens, enc.d_model)  # one per slot: bytes 0..n-1, tokens n..
+        # one learned position per slot: a word's bytes at 0..n-1, its tokens at n..n+k-1
+        self.enc_pos = nn.Embedding(cfg.max_word_bytes + self.n_word_tokens, enc.d_model)
         self.encoder = Stack(enc.d_model, enc.n_layers, enc.n_heads)
         if cfg.pooling == "cross_attention":
             self.pool_query = nn.Parameter(torch.zeros(enc.d_model))
