@@ -1,0 +1,82 @@
+"""Seeded character-level perturbations of text, for robustness evaluation.
+
+The five of the BLT and H-Net papers (all caps; dropping 10% of characters; random case at 50%;
+repeating 20% of characters up to 4 times; "ant speak": upper case with every character separated
+by a space) and per-word character noise (swap two neighbouring characters, substitute one, or
+delete one, in a given fraction of the words). Every function is deterministic given its seed, and a
+rate of 0 returns the text unchanged, so rate 0 reproduces the clean scores exactly."""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+
+WORD = re.compile(r"\w+")
+SUBSTITUTES = string.ascii_lowercase
+
+
+def all_caps(text: str, seed: int = 0) -> str:
+    return text.upper()
+
+
+def drop_characters(text: str, rate: float = 0.1, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    return "".join(c for c in text if rng.random() >= rate)
+
+
+def random_case(text: str, rate: float = 0.5, seed: int = 0) -> str:
+    """Each letter upper-cased with probability ``rate``, lower-cased otherwise (rate 0: unchanged)."""
+    if rate == 0:
+        return text
+    rng = random.Random(seed)
+    return "".join(c.upper() if rng.random() < rate else c.lower() for c in text)
+
+
+def repeat_characters(text: str, rate: float = 0.2, max_copies: int = 4, seed: int = 0) -> str:
+    """Each character, with probability ``rate``, written 2 to ``max_copies`` times."""
+    rng = random.Random(seed)
+    return "".join(c * rng.randint(2, max_copies) if rng.random() < rate else c for c in text)
+
+
+def ant_speak(text: str, seed: int = 0) -> str:
+    """Upper case, every character separated by a space ("ab c" -> "A B   C")."""
+    return " ".join(text.upper())
+
+
+def _perturb_word(word: str, rng: random.Random) -> str:
+    """One edit that always changes the word: swap two different neighbours, substitute or delete."""
+    swaps = [i for i in range(len(word) - 1) if word[i] != word[i + 1]]
+    op = rng.choice(("swap", "substitute", "delete")) if len(word) > 1 else "substitute"
+    if op == "swap" and swaps:
+        i = rng.choice(swaps)
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    i = rng.randrange(len(word))
+    if op == "delete":
+        return word[:i] + word[i + 1:]
+    return word[:i] + rng.choice([c for c in SUBSTITUTES if c != word[i].lower()]) + word[i + 1:]
+
+
+def word_noise(text: str, rate: float, seed: int = 0) -> str:
+    """A fraction ``rate`` of the words (runs of \\w) each get one swap, substitution or deletion."""
+    rng = random.Random(seed)
+    return WORD.sub(lambda m: _perturb_word(m.group(), rng) if rng.random() < rate else m.group(), text)
+
+
+# name -> (function, rate) for the evaluation grid; rate None means the perturbation has no rate
+PERTURBATIONS = {
+    "all_caps": (all_caps, None),
+    "drop_10": (drop_characters, 0.1),
+    "random_case_50": (random_case, 0.5),
+    "repeat_20": (repeat_characters, 0.2),
+    "ant_speak": (ant_speak, None),
+    **{f"word_noise_{round(r * 100)}": (word_noise, r) for r in (0.05, 0.1, 0.2)},
+}
+
+
+def perturb(text: str, name: str, seed: int = 0) -> str:
+    """Apply the perturbation ``name`` of ``PERTURBATIONS`` with its rate."""
+    if name not in PERTURBATIONS:
+        raise ValueError(f"unknown perturbation {name!r}; choose one of {', '.join(PERTURBATIONS)}")
+    fn, rate = PERTURBATIONS[name]
+    return fn(text, seed=seed) if rate is None else fn(text, rate, seed=seed)

@@ -1,0 +1,52 @@
+"""Character-level perturbations: seeded, reproducible, identity at rate 0, known answers."""
+
+import pytest
+
+from byteword.evaluation import noise
+
+TEXT = "The quick brown fox jumps over the lazy dog. Привет, мир! 42 apples."
+
+
+@pytest.mark.parametrize("fn", [noise.drop_characters, noise.random_case, noise.repeat_characters, noise.word_noise])
+def test_rate_zero_is_the_identity(fn):
+    assert fn(TEXT, 0.0, seed=3) == TEXT
+
+
+@pytest.mark.parametrize("name", list(noise.PERTURBATIONS))
+def test_perturbations_are_seeded_and_reproducible(name):
+    assert noise.perturb(TEXT, name, seed=1) == noise.perturb(TEXT, name, seed=1)
+    if name not in ("all_caps", "ant_speak"):  # the two without randomness
+        assert noise.perturb(TEXT, name, seed=1) != noise.perturb(TEXT, name, seed=2)
+
+
+def test_known_answers():
+    assert noise.ant_speak("ab c") == "A B   C"
+    assert noise.all_caps("ab c, мир") == "AB C, МИР"
+    assert noise.drop_characters("abc", 1.0) == ""
+    assert noise.random_case("aBc", 1.0) == "ABC"
+    assert set(noise.repeat_characters("ab", 1.0, max_copies=2)) == {"a", "b"}
+    assert noise.repeat_characters("ab", 1.0, max_copies=2) == "aabb"
+
+
+def test_word_noise_changes_each_chosen_word_by_one_edit():
+    words = ("alpha beta gamma delta " * 20).split()
+    noisy = noise.word_noise(" ".join(words), 1.0, seed=0).split()
+    assert len(noisy) == len(words)
+    for clean, dirty in zip(words, noisy):
+        assert dirty != clean and abs(len(dirty) - len(clean)) <= 1
+        if len(dirty) == len(clean):  # a swap or a substitution: same letters moved, or one letter changed
+            diff = [i for i, (a, b) in enumerate(zip(clean, dirty)) if a != b]
+            assert len(diff) == 1 or (len(diff) == 2 and sorted(clean) == sorted(dirty))
+
+
+def test_rates_roughly_hold_on_long_text():
+    text = "abcdefghij" * 1000
+    assert 0.08 < 1 - len(noise.drop_characters(text, 0.1)) / len(text) < 0.12
+    words = ("word " * 2000).split()
+    changed = sum(a != b for a, b in zip(words, noise.word_noise(" ".join(words), 0.2).split()))
+    assert 0.17 < changed / len(words) < 0.23
+
+
+def test_unknown_perturbation_is_named():
+    with pytest.raises(ValueError, match="typo_storm"):
+        noise.perturb(TEXT, "typo_storm")
