@@ -115,6 +115,23 @@ def test_default_config_dry_run_plans_every_stage(tmp_path):
         assert f"rule {rule}:" in out.stdout
 
 
+def test_cpu_full_config_dry_run_trains_every_family_compute_matched(tmp_path):
+    out = snakemake("-n", "--configfile", str(ROOT / "configs/cpu_full.yaml"), cwd=tmp_path)
+    assert "pretrain                   11" in out.stdout
+    cfg = yaml.safe_load((ROOT / "configs/cpu_full.yaml").read_text())
+    assert {m["family"] for m in cfg["models"].values()} == {"transformer", "hierarchical", "spacebyte", "megabyte",
+                                                              "hnet"}
+    assert {m.get("pooling") for m in cfg["models"].values()} >= {"word_token", "mean", "cross_attention", "multi"}
+
+
+@pytest.mark.parametrize("extension, new_models", [("ablation.yaml", 8), ("lr_sweep.yaml", 12)])
+def test_extension_configs_add_only_their_models_to_the_demo(tmp_path, extension, new_models):
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")  # the demo's config, which they extend
+    out = snakemake("-n", "--configfile", str(ROOT / "configs" / extension), cwd=tmp_path)
+    demo = len(yaml.safe_load((ROOT / "config.yaml").read_text())["models"])
+    assert f"pretrain{' ' * 19}{demo + new_models}" in out.stdout
+
+
 def _config_with(tmp_path, edit):
     cfg = yaml.safe_load((ROOT / "tests/tiny_config.yaml").read_text())
     edit(cfg)
