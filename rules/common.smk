@@ -15,6 +15,7 @@ for _m in MODELS.values():
             f"does not train (it trains {', '.join(TOKENIZERS)})"
         )
 ENV = "../envs/byteword.yaml"
+NOISE = config["evaluation"]["noise"]["perturbations"]
 
 
 wildcard_constraints:

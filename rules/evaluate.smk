@@ -48,6 +48,47 @@ rule evaluate_languages:
         "../workflow/scripts/evaluate_languages.py"
 
 
+rule evaluate_noise:
+    input:
+        model=run_dir("pretrain") + "model.safetensors",
+        meta=run_dir("pretrain") + "model.json",
+        test="results/corpus/{corpus}/test.parquet",
+        tokenizer=model_tokenizer,
+    output:
+        run_dir("evaluate") + "noise.parquet",
+    params:
+        evaluation=config["evaluation"],
+    log:
+        "results/logs/evaluate_noise/{corpus}/{model}/seed{seed}" + ".log",
+    benchmark:
+        "results/benchmarks/evaluate_noise/{corpus}/{model}/seed{seed}" + ".tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../workflow/scripts/evaluate_noise.py"
+
+
+rule summarize_noise:
+    input:
+        per_model(run_dir("evaluate") + "noise.parquet"),
+    output:
+        "results/summary/{corpus}/noise.parquet",
+    log:
+        "results/logs/summarize_noise/{corpus}.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../workflow/scripts/summarize_noise.py"
+
+
 rule compressors:
     input:
         test="results/corpus/{corpus}/test.parquet",

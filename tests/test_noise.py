@@ -50,3 +50,19 @@ def test_rates_roughly_hold_on_long_text():
 def test_unknown_perturbation_is_named():
     with pytest.raises(ValueError, match="typo_storm"):
         noise.perturb(TEXT, "typo_storm")
+
+
+def test_noise_scores_clean_exactly_and_perturbed_on_their_own_bytes(make_model):
+    from byteword.data import split_windows
+    from byteword.evaluation.bpb import score_windows
+
+    model = make_model("bytes")
+    windows = split_windows(TEXT * 3, 40)
+    table = noise.score_noise(model, windows, ["ant_speak", "word_noise_20"], 40, n_resamples=20).set_index(
+        "perturbation")
+    assert table.loc["clean", "bpb"] == score_windows(model, windows).bpb  # rate 0 = the clean numbers exactly
+    assert table.loc["clean", "robustness_ratio"] == 1.0
+    ant = sum(len(noise.ant_speak(w.decode()).encode()) for w in windows)
+    assert table.loc["ant_speak", "n_bytes"] == ant  # scored on the perturbed bytes
+    pieces, origin = noise.noisy_windows(windows, "ant_speak", 40)
+    assert max(len(p) for p in pieces) <= 40 and sorted(set(origin)) == list(range(len(windows)))

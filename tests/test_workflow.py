@@ -74,8 +74,14 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert len(sim) == 2 * len(MODELS) and sim.groupby("dataset")["n_pairs"].nunique().eq(1).all()
     assert sim.set_index("dataset").loc["wordsim353", "n_pairs"].iloc[0] == 353
 
+    noise = pd.read_parquet(tiny_run / "summary/enwiki/noise.parquet").set_index(["model", "perturbation"])
+    assert set(noise.index) == {(m, p) for m in MODELS for p in ("clean", "all_caps", "ant_speak", "word_noise_10",
+                                                                   "word_noise_20")}
+    clean, ant = noise.xs("clean", level="perturbation"), noise.xs("ant_speak", level="perturbation")
+    assert (clean["robustness_ratio"] == 1).all() and (ant["n_bytes"] > clean["n_bytes"]).all()
+
     for fig in ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity", "pareto", "parameters",
-                "bytes_per_chunk", "languages"]:
+                "bytes_per_chunk", "languages", "noise"]:
         assert (tiny_run / f"figures/enwiki/{fig}.png").stat().st_size > 10_000
 
 

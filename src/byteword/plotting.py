@@ -183,6 +183,30 @@ def word_similarity(scores: pd.DataFrame):
     return fig
 
 
+def noise(table: pd.DataFrame):
+    """BPB against the rate of per-word character noise (rate 0 = clean), one line per model; and the
+    robustness ratio of the other perturbations, grouped by perturbation."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    curve = table[table["perturbation"].str.startswith("word_noise") | (table["perturbation"] == "clean")]
+    for model, g in curve.sort_values("rate").groupby("model", sort=False):
+        line = axes[0].plot(g["rate"] * 100, g["bpb"], marker="o", ms=3, label=model)[0]
+        axes[0].fill_between(g["rate"] * 100, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.15)
+    axes[0].set(xlabel="words with one character edit (%)", ylabel="bits per byte (95% CI)",
+                title="Per-word character noise")
+    axes[0].legend(fontsize=7)
+    others = table[~table["perturbation"].str.startswith("word_noise") & (table["perturbation"] != "clean")]
+    if len(others):
+        grouped_bars(axes[1], others, "robustness_ratio", "perturbation", "model")
+        axes[1].axhline(1, color="black", lw=0.8)
+        axes[1].set(ylabel="perturbed BPB / clean BPB", title="BLT / H-Net perturbations (1 = unaffected)")
+        axes[1].tick_params(axis="x", rotation=20)
+        axes[1].legend(fontsize=7)
+    for ax in axes:
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
 FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_stats": tokenizer_stats,
            "word_similarity": word_similarity, "pareto": pareto, "parameters": parameters,
-           "bytes_per_chunk": bytes_per_chunk, "languages": languages}
+           "bytes_per_chunk": bytes_per_chunk, "languages": languages, "noise": noise}

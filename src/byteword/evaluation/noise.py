@@ -80,3 +80,42 @@ def perturb(text: str, name: str, seed: int = 0) -> str:
         raise ValueError(f"unknown perturbation {name!r}; choose one of {', '.join(PERTURBATIONS)}")
     fn, rate = PERTURBATIONS[name]
     return fn(text, seed=seed) if rate is None else fn(text, rate, seed=seed)
+
+
+def noisy_windows(windows: list[bytes], name: str, context_bytes: int, seed: int = 0) -> tuple[list[bytes], list[int]]:
+    """Perturb each clean window (its own seed: ``seed`` + its index) and cut the result again into
+    windows of at most ``context_bytes`` (perturbations such as ant speak lengthen the text). Returns
+    the new windows and, for each, the index of the clean window it came from."""
+    from byteword.data import split_windows
+
+    out, origin = [], []
+    for i, w in enumerate(windows):
+        for piece in split_windows(perturb(w.decode("utf-8"), name, seed=seed + i), context_bytes):
+            out.append(piece)
+            origin.append(i)
+    return out, origin
+
+
+def score_noise(model, windows: list[bytes], names: list[str], context_bytes: int, tokenizer=None,
+                batch_size: int = 16, n_resamples: int = 1000, seed: int = 0):
+    """One row per perturbation (and "clean"): BPB on the perturbed bytes, a bootstrap interval over the
+    clean windows they came from, and the robustness ratio = perturbed BPB / clean BPB (1 = unaffected)."""
+    import numpy as np
+    import pandas as pd
+
+    from byteword.evaluation.bpb import bootstrap_ci, score_windows
+
+    rows = []
+    for name in ["clean", *names]:
+        pieces, origin = (windows, list(range(len(windows)))) if name == "clean" else \
+            noisy_windows(windows, name, context_bytes, seed)
+        scores = score_windows(model, pieces, tokenizer, batch_size=batch_size)
+        nll = np.bincount(origin, weights=scores.nll, minlength=len(windows))  # per clean window
+        n_bytes = np.bincount(origin, weights=scores.n_bytes, minlength=len(windows))
+        low, high = bootstrap_ci(nll, n_bytes, n_resamples=n_resamples)
+        rate = 0.0 if name == "clean" else PERTURBATIONS[name][1]
+        rows.append({"perturbation": name, "rate": rate, "bpb": scores.bpb, "ci_low": low, "ci_high": high,
+                     "n_bytes": int(scores.n_bytes.sum()), "n_windows": len(pieces)})
+    table = pd.DataFrame(rows)
+    table["robustness_ratio"] = table["bpb"] / table.loc[table["perturbation"] == "clean", "bpb"].iloc[0]
+    return table
