@@ -38,8 +38,11 @@ def model_tokenizer(wildcards):
     return []
 
 
-def per_model(pattern):
-    return expand(pattern, corpus="{corpus}", model=list(MODELS), seed=SEEDS, allow_missing=True)
+def per_model(pattern, models=None):
+    return expand(pattern, corpus="{corpus}", model=models or list(MODELS), seed=SEEDS, allow_missing=True)
+
+
+BPE_MODELS = [m.name for m in MODELS.values() if m.family == "transformer" and m.input == "bpe"]
 
 
 def all_outputs():

@@ -72,13 +72,42 @@ rule evaluate_noise:
         "../workflow/scripts/evaluate_noise.py"
 
 
-rule summarize_noise:
+rule undertrained_tokens:
     input:
-        per_model(run_dir("evaluate") + "noise.parquet"),
+        model=run_dir("pretrain") + "model.safetensors",
+        meta=run_dir("pretrain") + "model.json",
+        train="results/corpus/{corpus}/train.parquet",
+        tokenizer=model_tokenizer,
     output:
-        "results/summary/{corpus}/noise.parquet",
+        run_dir("evaluate") + "undertrained.parquet",
+    params:
+        resamples=config["evaluation"]["bootstrap_resamples"],
     log:
-        "results/logs/summarize_noise/{corpus}.log",
+        "results/logs/undertrained_tokens/{corpus}/{model}/seed{seed}" + ".log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow/scripts/undertrained_tokens.py"
+
+
+# Per-model tables of one evaluation, concatenated: noise (every model), undertrained (BPE models).
+CONCATENATED = {"noise": (run_dir("evaluate") + "noise.parquet", None),
+                "undertrained": (run_dir("evaluate") + "undertrained.parquet", BPE_MODELS)}
+
+
+rule concat_tables:
+    input:
+        lambda wc: expand(per_model(*CONCATENATED[wc.table]), corpus=wc.corpus),
+    output:
+        "results/summary/{corpus}/{table}.parquet",
+    wildcard_constraints:
+        table="|".join(CONCATENATED),
+    log:
+        "results/logs/concat_tables/{corpus}/{table}.log",
     conda:
         ENV
     threads: 1
@@ -86,7 +115,7 @@ rule summarize_noise:
         mem_mb=1000,
         runtime=5,
     script:
-        "../workflow/scripts/summarize_noise.py"
+        "../workflow/scripts/concat_tables.py"
 
 
 rule compressors:

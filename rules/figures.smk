@@ -10,6 +10,8 @@ FIGURE_INPUTS = {
     "bytes_per_chunk": ["results/summary/{corpus}/languages.parquet"],
     "languages": ["results/summary/{corpus}/languages.parquet"],
 }
+if BPE_MODELS:
+    FIGURE_INPUTS["undertrained_tokens"] = ["results/summary/{corpus}/undertrained.parquet"]
 if NOISE:  # the noise evaluation runs only when the config names perturbations
     FIGURE_INPUTS["noise"] = ["results/summary/{corpus}/noise.parquet"]
 

@@ -2,6 +2,7 @@
 config errors, and the notebook executed on the tiny run's results."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,8 +81,12 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     clean, ant = noise.xs("clean", level="perturbation"), noise.xs("ant_speak", level="perturbation")
     assert (clean["robustness_ratio"] == 1).all() and (ant["n_bytes"] > clean["n_bytes"]).all()
 
+    under = pd.read_parquet(tiny_run / "summary/enwiki/undertrained.parquet")
+    assert set(under["model"]) == {"bpe"} and set(under["indicator"]) == {"input_norm_low", "output_norm"}
+    assert under["value"].between(0, 1).all() and (under["n_tokens"] == 300).all()
+
     for fig in ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity", "pareto", "parameters",
-                "bytes_per_chunk", "languages", "noise"]:
+                "bytes_per_chunk", "languages", "noise", "undertrained_tokens"]:
         assert (tiny_run / f"figures/enwiki/{fig}.png").stat().st_size > 10_000
 
 
@@ -117,13 +122,14 @@ def test_default_config_dry_run_plans_every_stage(tmp_path):
     out = snakemake("-n", "--configfile", str(ROOT / "config.yaml"), cwd=tmp_path)
     for rule in ["prepare_corpus", "train_tokenizer", "tokenizer_stats", "pretrain", "evaluate_bpb", "compressors",
                  "evaluate_languages", "summarize_bpb", "extract_embeddings", "word_similarity", "plot_test_bpb",
-                 "plot_training_curves", "plot_pareto", "plot_parameters", "plot_bytes_per_chunk"]:
+                 "plot_training_curves", "plot_pareto", "plot_parameters", "plot_bytes_per_chunk", "evaluate_noise",
+                 "undertrained_tokens", "concat_tables", "plot_noise", "plot_undertrained_tokens"]:
         assert f"rule {rule}:" in out.stdout
 
 
 def test_cpu_full_config_dry_run_trains_every_family_compute_matched(tmp_path):
     out = snakemake("-n", "--configfile", str(ROOT / "configs/cpu_full.yaml"), cwd=tmp_path)
-    assert "pretrain                   11" in out.stdout
+    assert re.search(r"^pretrain\s+11$", out.stdout, re.M)
     cfg = yaml.safe_load((ROOT / "configs/cpu_full.yaml").read_text())
     assert {m["family"] for m in cfg["models"].values()} == {"transformer", "hierarchical", "spacebyte", "megabyte",
                                                               "hnet"}
@@ -135,7 +141,7 @@ def test_extension_configs_add_only_their_models_to_the_demo(tmp_path, extension
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")  # the demo's config, which they extend
     out = snakemake("-n", "--configfile", str(ROOT / "configs" / extension), cwd=tmp_path)
     demo = len(yaml.safe_load((ROOT / "config.yaml").read_text())["models"])
-    assert f"pretrain{' ' * 19}{demo + new_models}" in out.stdout
+    assert re.search(rf"^pretrain\s+{demo + new_models}$", out.stdout, re.M)
 
 
 def _config_with(tmp_path, edit):

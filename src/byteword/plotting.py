@@ -207,6 +207,21 @@ def noise(table: pd.DataFrame):
     return fig
 
 
+def undertrained_tokens(table: pd.DataFrame):
+    """ROC-AUC of each weight-based indicator at finding the tokens seen at most N times in training."""
+    table = table.assign(group=[f"{i}\n(count ≤ {t}, {n} tokens)" for i, t, n in
+                                zip(table["indicator"], table["threshold"], table["n_positive"])])
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * table["group"].nunique() + 2), 4))
+    grouped_bars(ax, table.rename(columns={"value": "auc"}), "auc", "group", "model", ci=True)
+    ax.axhline(0.5, color="black", lw=0.8, ls="--")
+    ax.set(ylim=(0, 1.05), ylabel="ROC-AUC (95% CI over tokens)", title="Finding under-trained BPE tokens from weights")
+    ax.tick_params(axis="x", labelsize=7)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_stats": tokenizer_stats,
            "word_similarity": word_similarity, "pareto": pareto, "parameters": parameters,
-           "bytes_per_chunk": bytes_per_chunk, "languages": languages, "noise": noise}
+           "bytes_per_chunk": bytes_per_chunk, "languages": languages, "noise": noise,
+           "undertrained_tokens": undertrained_tokens}
