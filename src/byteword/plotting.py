@@ -94,29 +94,30 @@ def grouped_bars(ax, table: pd.DataFrame, column: str, groups: str, members: str
     ax.set_xticks(np.arange(len(group_values)) + width * (len(member_values) - 1) / 2, group_values)
 
 
-def bytes_per_chunk(languages: pd.DataFrame):
-    """Bytes per chunk (token, word, patch, global position or learned chunk) by model and language:
-    how often each model's upper level runs; SpaceByte's rule fires at nearly every Cyrillic letter."""
-    chunked = languages[languages["n_chunks"] > 0]
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * chunked["model"].nunique() + 3), 4))
-    grouped_bars(ax, chunked, "bytes_per_chunk", "model", "language")
-    ax.axhline(1, color="black", lw=0.8)
-    ax.set(ylabel="bytes per chunk", title="Chunk length by language (1 = the upper level runs at every byte)")
+def by_language(table: pd.DataFrame, column: str, ylabel: str, title: str, ci: bool = False):
+    """Bars of ``column``, one group per model, one bar per language."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * table["model"].nunique() + 3), 4))
+    grouped_bars(ax, table, column, "model", "language", ci=ci)
+    ax.set(ylabel=ylabel, title=title)
     ax.tick_params(axis="x", rotation=30)
     ax.legend(title="language")
     fig.tight_layout()
+    return fig, ax
+
+
+def bytes_per_chunk(languages: pd.DataFrame):
+    """Bytes per chunk (token, word, patch, global position or learned chunk) by model and language:
+    how often each model's upper level runs; SpaceByte's rule fires at nearly every Cyrillic letter."""
+    fig, ax = by_language(languages[languages["n_chunks"] > 0], "bytes_per_chunk", "bytes per chunk",
+                          "Chunk length by language (1 = the upper level runs at every byte)")
+    ax.axhline(1, color="black", lw=0.8)
     return fig
 
 
 def languages(table: pd.DataFrame):
     """BPB of every model on each language's text, with bootstrap intervals over windows."""
-    fig, ax = plt.subplots(figsize=(max(6, 0.9 * table["model"].nunique() + 3), 4))
-    grouped_bars(ax, table, "bpb", "model", "language", ci=True)
-    ax.set(ylabel="bits per byte (95% CI)", title="The same models on other scripts (trained on the corpus language)")
-    ax.tick_params(axis="x", rotation=30)
-    ax.legend(title="language")
-    fig.tight_layout()
-    return fig
+    return by_language(table, "bpb", "bits per byte (95% CI)",
+                       "The same models on other scripts (trained on the corpus language)", ci=True)[0]
 
 
 def test_bpb(summary: pd.DataFrame):
