@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import time
 from pathlib import Path
 
@@ -86,10 +87,10 @@ def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_f
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-    it = iter(range(10**9))
+    rotation = itertools.cycle(batches)
 
     def step():
-        batch = batches[next(it) % len(batches)]
+        batch = next(rotation)
         with autocast:
             loss = loss_fn(model, batch)
         opt.zero_grad(set_to_none=True)

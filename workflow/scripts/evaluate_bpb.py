@@ -10,7 +10,7 @@ import byteword
 from byteword.corpus import read_split
 from byteword.data import document_windows
 from byteword.evaluation.bpb import bootstrap_ci, score_windows
-from byteword.provenance import with_provenance, write_parquet
+from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
@@ -25,8 +25,7 @@ bpb = scores.bpb
 low, high = bootstrap_ci(nll, n_bytes, n_resamples=ev["bootstrap_resamples"])
 print(f"{loaded.name}: {bpb:.4f} bits per byte [{low:.4f}, {high:.4f}] over {len(windows)} windows")
 
-ident = dict(experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
-             model=loaded.name, seed=meta["seed"], cfg_hash=meta["config_hash"])
+ident = model_identity(meta)
 summary = pd.DataFrame([{"family": meta["model"]["family"], "split": "test", "metric": "bpb", "value": bpb,
                          "ci_low": low, "ci_high": high, "n_bytes": int(n_bytes.sum()), "n_windows": len(windows),
                          "nll_nats": float(nll.sum()), "n_chunks": int(n_chunks.sum())}])

@@ -8,7 +8,7 @@ import torch
 import byteword
 from byteword.corpus import read_split
 from byteword.evaluation.languages import language_texts, score_languages
-from byteword.provenance import with_provenance, write_parquet
+from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
@@ -25,6 +25,5 @@ table = score_languages(loaded.model, texts, meta["training"]["context_bytes"], 
                         loaded.tokenizer, batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"])
 print(table.to_string())
 table = table.assign(family=meta["model"]["family"])
-write_parquet(with_provenance(table, experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
-                              model=loaded.name, seed=meta["seed"], cfg_hash=meta["config_hash"]),
+write_parquet(with_provenance(table, **model_identity(meta)),
               snakemake.output[0])

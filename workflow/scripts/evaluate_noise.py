@@ -9,7 +9,7 @@ import byteword
 from byteword.corpus import read_split
 from byteword.data import document_windows
 from byteword.evaluation.noise import score_noise
-from byteword.provenance import with_provenance, write_parquet
+from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
@@ -24,6 +24,5 @@ table = score_noise(loaded.model, windows, cfg["perturbations"], context, loaded
                     batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"], seed=cfg["seed"])
 print(table.to_string())
 table = table.assign(family=meta["model"]["family"])
-write_parquet(with_provenance(table, experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
-                              model=loaded.name, seed=meta["seed"], cfg_hash=meta["config_hash"]),
+write_parquet(with_provenance(table, **model_identity(meta)),
               snakemake.output[0])

@@ -6,7 +6,7 @@ import torch
 
 import byteword
 from byteword.embeddings import lexicon, static_word_vectors, vectors_table
-from byteword.provenance import with_provenance, write_parquet
+from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
@@ -17,6 +17,5 @@ vectors = static_word_vectors(loaded, words)
 print(f"{loaded.name}: {len(words)} words, dimension {vectors.shape[1]}")
 meta = loaded.meta
 table = vectors_table(words, vectors)
-write_parquet(with_provenance(table, experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
-                              model=loaded.name, seed=meta["seed"], cfg_hash=meta["config_hash"]), snakemake.output[0],
+write_parquet(with_provenance(table, **model_identity(meta)), snakemake.output[0],
               fixed_size_lists={"vector": vectors.shape[1]})

@@ -5,7 +5,7 @@ from pathlib import Path
 import byteword
 from byteword.corpus import read_split
 from byteword.evaluation.undertrained import indicators, score_indicators, token_counts
-from byteword.provenance import with_provenance, write_parquet
+from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
@@ -16,6 +16,5 @@ scores = indicators(model.embed.weight.detach().numpy(), model.head.weight.detac
 table = score_indicators(scores, counts, n_resamples=snakemake.params.resamples)
 print(f"{(counts == 0).sum()} of {len(counts)} tokens never occur in the training split")
 print(table.to_string())
-write_parquet(with_provenance(table, experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
-                              model=loaded.name, seed=meta["seed"], cfg_hash=meta["config_hash"]),
+write_parquet(with_provenance(table, **model_identity(meta)),
               snakemake.output[0])
