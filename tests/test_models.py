@@ -103,7 +103,26 @@ def test_one_batch_overfits_below_005_bits_per_byte(make_model, tokenizer, kind)
             break
     model.eval()
     with torch.no_grad():
-        assert float(model(batch).nll_sum) / (math.log(2) * out.n_bytes) < 0.05
+        out = model(batch)
+    assert float(out.nll_sum) / (math.log(2) * out.n_bytes) < 0.05
+    # a byte whose credited predictions have probability > 1/2 together was each predicted as the top choice
+    sure = (out.byte_logprobs > math.log(0.5)) & out.byte_mask
+    assert sure.float().mean() > 0.9 and out.byte_hit[sure].all()
+    if kind != "bpe":  # inside a BPE token no prediction starts
+        assert out.start_hit[sure].all()
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_a_zero_head_predicts_byte_zero_and_so_never_hits(make_model, tokenizer, kind):
+    model = make_model(kind).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()  # uniform: the top choice is id 0 (byte 0x00, or BOS for BPE), never in the text
+        batch = collate(split_windows(SAMPLE_TEXT, 64), model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+        out = model(batch)
+    assert not out.start_hit[out.byte_mask].any()
+    credited = out.byte_mask if kind != "bpe" else out.boundaries.roll(-1, 1) | ~out.byte_mask.roll(-1, 1)
+    assert not out.byte_hit[out.byte_mask & credited].any()
+    assert model.train()(batch).byte_hit is None  # training pays nothing for the hit masks
 
 
 def test_bpe_boundaries_mark_each_token_start(make_model, tokenizer):

@@ -97,9 +97,11 @@ def build_model(cfg: ModelConfig, tokenizer=None) -> nn.Module:
     if cfg.family == "transformer" and cfg.input == "bpe":
         if tokenizer is None:
             raise ValueError(f"model '{cfg.name}' reads BPE ids and needs its tokenizer")
-        from byteword.tokenization import bos_id
+        from byteword.tokenization import bos_id, special_ids, token_bytes
 
-        return model_cls(cfg, vocab_size=tokenizer.get_vocab_size(), bos_id=bos_id(tokenizer))
+        specials = special_ids(tokenizer)
+        first_bytes = [-1 if i in specials else token_bytes(tokenizer, i)[0] for i in range(tokenizer.get_vocab_size())]
+        return model_cls(cfg, vocab_size=tokenizer.get_vocab_size(), bos_id=bos_id(tokenizer), first_bytes=first_bytes)
     return model_cls(cfg)
 
 

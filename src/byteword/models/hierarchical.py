@@ -110,9 +110,10 @@ class Hierarchical(nn.Module):
         return self.to_backbone(pooled), byte_states
 
     def decode_logprobs(self, words: torch.Tensor, lengths: torch.Tensor, byte_states: torch.Tensor,
-                        ctx: torch.Tensor) -> torch.Tensor:
+                        ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(M, L) word bytes, (M,) lengths, (M, L, d_enc) encoder byte states, (M, d_dec) backbone context
-        -> (M, L+1) log-likelihoods of each word's bytes followed by EOW at position ``length`` (0 beyond)."""
+        -> (M, L+1) log-likelihoods of each word's bytes followed by EOW at position ``length`` (0 beyond),
+        and (M, L+1) bool: whether each of those targets was the decoder's top choice."""
         L = words.shape[1]
         ctx = ctx[:, None]  # (M, 1, d_dec)
         dec_in = torch.cat([ctx, self.bytes_to_decoder(byte_states) + ctx], dim=1)  # (M, L+1, d_dec)
@@ -120,7 +121,7 @@ class Hierarchical(nn.Module):
         pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
         targets = torch.cat([words, torch.zeros_like(words[:, :1])], dim=1)
         targets = torch.where(pos == lengths[:, None], torch.full_like(targets, EOW), targets)
-        return logp.gather(-1, targets[..., None])[..., 0] * (pos <= lengths[:, None])
+        return logp.gather(-1, targets[..., None])[..., 0] * (pos <= lengths[:, None]), logp.argmax(-1) == targets
 
     def forward(self, batch) -> ModelOutput:
         B, N, L = batch.word_bytes.shape
@@ -140,8 +141,10 @@ class Hierarchical(nn.Module):
 
         ctx = self.to_decoder(states[valid])  # (M, d_dec)
         lp = ctx.new_zeros(M, L + 1, dtype=torch.float32)  # (M, L+1): bytes, then EOW at position length
+        hit = torch.ones(M, L + 1, dtype=torch.bool, device=lp.device)  # top choice == target, same layout
         for idx, longest, byte_states in buckets:
-            lp[idx, : longest + 1] = self.decode_logprobs(words[idx, :longest], lengths[idx], byte_states, ctx[idx])
+            lp[idx, : longest + 1], hit[idx, : longest + 1] = self.decode_logprobs(
+                words[idx, :longest], lengths[idx], byte_states, ctx[idx])
         pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
 
         # bytes keep their own log-likelihood; the EOW term joins the word's last byte
@@ -154,6 +157,13 @@ class Hierarchical(nn.Module):
         rows = valid.nonzero()[:, 0][:, None].expand(-1, L)
         byte_lp = torch.zeros(batch.bytes.shape, dtype=lp.dtype, device=lp.device)
         byte_lp.index_put_((rows[in_word], byte_pos[in_word]), per_byte[in_word], accumulate=True)
+        hits = {}
+        if not self.training:  # a word's last byte also carries its EOW hit, as it carries the EOW term
+            start_hit = torch.zeros_like(batch.byte_mask)
+            start_hit[rows[in_word], byte_pos[in_word]] = hit[:, :L][in_word]
+            byte_hit = start_hit.clone()
+            byte_hit[valid.nonzero()[:, 0], byte_pos[word_rows, lengths - 1]] &= hit[word_rows, lengths]
+            hits = {"byte_hit": byte_hit | ~batch.byte_mask, "start_hit": start_hit}
 
         last = torch.zeros_like(valid)
         last[torch.arange(B, device=valid.device), valid.sum(1) - 1] = True  # each row's final word
@@ -163,7 +173,7 @@ class Hierarchical(nn.Module):
         boundaries = torch.zeros_like(batch.byte_mask)
         boundaries[valid.nonzero()[:, 0], batch.word_start[valid]] = True
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
-                           hidden={"word": word_vecs, "backbone": states}, end_logprob=end_lp)
+                           hidden={"word": word_vecs, "backbone": states}, end_logprob=end_lp, **hits)
 
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch, words padded to their length bucket as ``forward`` does."""

@@ -37,7 +37,7 @@ from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.layers import Stack, init_weights
-from byteword.models.output import ModelOutput
+from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256
 
@@ -134,7 +134,8 @@ class HNet(nn.Module):
         lp = logp.gather(-1, x[..., None])[..., 0] * mask  # (B, W)
         aux = self.cfg.ratio_loss_weight * self.ratio_loss(s["boundary_prob"], s["boundaries"], mask)
         return ModelOutput(byte_logprobs=lp, byte_mask=mask, boundaries=s["boundaries"], aux_loss=aux,
-                           hidden={k: s[k] for k in ("byte", "encoder", "chunk", "boundary_prob")})
+                           hidden={k: s[k] for k in ("byte", "encoder", "chunk", "boundary_prob")},
+                           **byte_greedy_hits(logp, x, self.training))
 
     # Compute matching sizes an untrained model, whose router draws far fewer chunks than it will once
     # trained; it sets this to target_chunk_bytes so that FLOPs assume the length the ratio loss aims at.

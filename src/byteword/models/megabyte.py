@@ -32,7 +32,7 @@ from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.layers import Stack, init_weights
-from byteword.models.output import ModelOutput
+from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256  # local input at the first position of every patch
 
@@ -85,7 +85,7 @@ class Megabyte(nn.Module):
         pos = torch.arange(W, device=x.device)
         boundaries = (pos % self.patch_size == 0)[None, :] & mask  # (B, W)
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=mask, boundaries=boundaries,
-                           hidden={"byte": h[:, :W], "global": g})
+                           hidden={"byte": h[:, :W], "global": g}, **byte_greedy_hits(logp, x, self.training))
 
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch: K = ceil(W / P) patches, all computed in full."""

@@ -20,6 +20,13 @@ class ModelOutput:
     # (B,) log-likelihood of predictions that close the window without being text (the last word's
     # end-of-word symbol), already inside byte_logprobs; subtracting it gives the prefix probability.
     end_logprob: torch.Tensor | float = 0.0
+    # Greedy hits under teacher forcing, filled in eval mode only (None while training), both (B, W) bool:
+    # byte_hit: every prediction credited to this byte was the model's top choice (True where none is
+    #   credited, e.g. inside a BPE token); a word's bytes all hit = the word predicted exactly.
+    # start_hit: the top prediction made where this byte begins (a byte, a token, a word's first byte)
+    #   starts with this byte (False inside a BPE token, where no prediction begins).
+    byte_hit: torch.Tensor | None = None
+    start_hit: torch.Tensor | None = None
 
     @property
     def nll_sum(self) -> torch.Tensor:
@@ -34,3 +41,12 @@ class ModelOutput:
     def loss(self) -> torch.Tensor:
         """Training objective: nats per byte, plus any auxiliary loss."""
         return self.nll_sum / max(self.n_bytes, 1) + self.aux_loss
+
+
+def byte_greedy_hits(logp: torch.Tensor, targets: torch.Tensor, training: bool) -> dict:
+    """For models that predict every byte from a (B, W, 256) distribution: both hit masks are the
+    same (argmax == byte). Empty while training, so the training step pays nothing for them."""
+    if training:
+        return {}
+    hit = logp.argmax(-1) == targets
+    return {"byte_hit": hit, "start_hit": hit}

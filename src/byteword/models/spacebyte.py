@@ -40,7 +40,7 @@ from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.layers import Block, Stack, attention_mask, init_weights
-from byteword.models.output import ModelOutput
+from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256
 
@@ -116,7 +116,7 @@ class SpaceByte(nn.Module):
         logp = F.log_softmax(self.head(h).float(), dim=-1)  # (B, W, 256)
         lp = logp.gather(-1, x[..., None])[..., 0] * real  # (B, W)
         return ModelOutput(byte_logprobs=lp, byte_mask=real, boundaries=is_global,
-                           hidden={"byte": h, "global": g})
+                           hidden={"byte": h, "global": g}, **byte_greedy_hits(logp, x, self.training))
 
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch: local blocks and head at every position, the projections

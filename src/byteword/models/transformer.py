@@ -11,7 +11,7 @@ from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.layers import Stack, init_weights
-from byteword.models.output import ModelOutput
+from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256
 
@@ -19,7 +19,8 @@ BYTE_BOS = 256
 class Transformer(nn.Module):
     PARTS = {"embedding": ("embed.", "head."), "backbone": ("stack.",)}
 
-    def __init__(self, cfg, vocab_size: int | None = None, bos_id: int | None = None):
+    def __init__(self, cfg, vocab_size: int | None = None, bos_id: int | None = None,
+                 first_bytes: list[int] | None = None):
         super().__init__()
         self.cfg = cfg
         self.reads_bytes = cfg.input == "bytes"
@@ -30,6 +31,8 @@ class Transformer(nn.Module):
         self.stack = Stack(cfg.d_model, cfg.n_layers, cfg.n_heads)
         self.head = nn.Linear(cfg.d_model, self.vocab_out, bias=False)
         init_weights(self)
+        if not self.reads_bytes:  # (vocab,) first byte each BPE id stands for (-1: BOS), for greedy hits; not saved
+            self.register_buffer("first_bytes", torch.tensor(first_bytes or [-1] * vocab_size), persistent=False)
 
     batch_kind = property(lambda self: "bytes" if self.reads_bytes else "bpe")
 
@@ -48,16 +51,31 @@ class Transformer(nn.Module):
         logp = F.log_softmax(self.head(h).float(), dim=-1)
         lp = logp.gather(-1, targets.clamp(min=0)[..., None])[..., 0] * mask  # (B, T)
         if self.reads_bytes:
-            return ModelOutput(byte_logprobs=lp, byte_mask=batch.byte_mask, hidden={"byte": h})
+            return ModelOutput(byte_logprobs=lp, byte_mask=batch.byte_mask, hidden={"byte": h},
+                               **byte_greedy_hits(logp, targets, self.training))
         # credit each token's log-likelihood to the last byte it covers
         byte_lp = torch.zeros_like(batch.bytes, dtype=lp.dtype)
         byte_lp.scatter_add_(1, batch.token_end.clamp(min=0), lp)
         # a token starts one byte after the previous token ends; the first at byte 0
         starts = torch.cat([torch.zeros_like(batch.token_end[:, :1]), batch.token_end[:, :-1] + 1], dim=1)
         boundaries = torch.zeros_like(batch.byte_mask)
-        boundaries[mask.nonzero(as_tuple=True)[0], starts[mask]] = True
+        rows = mask.nonzero(as_tuple=True)[0]
+        boundaries[rows, starts[mask]] = True
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
-                           hidden={"token": h})
+                           hidden={"token": h}, **self.token_greedy_hits(logp, batch, rows, starts))
+
+    def token_greedy_hits(self, logp, batch, rows, starts) -> dict:
+        """Hits of BPE predictions on bytes: a token's hit lands on its last byte, and the first byte of the
+        top token lands on the byte where the prediction starts (a top token " and" still starts a word)."""
+        if self.training:
+            return {}
+        mask = batch.target_mask
+        top = logp.argmax(-1)  # (B, T)
+        byte_hit = torch.ones_like(batch.byte_mask)
+        byte_hit[rows, batch.token_end[mask]] = (top == batch.targets)[mask]
+        start_hit = torch.zeros_like(batch.byte_mask)
+        start_hit[rows, starts[mask]] = self.first_bytes[top[mask]] == batch.bytes[rows, starts[mask]]
+        return {"byte_hit": byte_hit, "start_hit": start_hit}
 
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch: the stack over every input position, then the head."""
