@@ -1,12 +1,40 @@
+# Embeddings: one lexicon per corpus, the vectors of every model, then one rule per evaluation over all
+# models at once (each its own script: word_similarity, analogy, character_probe, typo_robustness,
+# embedding_geometry, sentence_probe).
+rule embedding_lexicon:
+    input:
+        train="results/corpus/{corpus}/train.parquet",
+        test="results/corpus/{corpus}/test.parquet",
+    output:
+        "results/embeddings/{corpus}/lexicon.parquet",
+    params:
+        embeddings=config["embeddings"],
+        experiment=EXPERIMENT,
+    log:
+        "results/logs/embedding_lexicon/{corpus}.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow/scripts/embedding_lexicon.py"
+
+
 rule extract_embeddings:
     input:
         model=run_dir("pretrain") + "model.safetensors",
         meta=run_dir("pretrain") + "model.json",
         tokenizer=model_tokenizer,
+        lexicon="results/embeddings/{corpus}/lexicon.parquet",
+        test="results/corpus/{corpus}/test.parquet",
     output:
-        run_dir("embeddings") + "words.parquet",
+        static=run_dir("embeddings") + "words.parquet",
+        contextual=run_dir("embeddings") + "contextual.parquet",
+        sentences=run_dir("embeddings") + "sentences.parquet",
     params:
-        datasets=config["embeddings"]["datasets"],
+        embeddings=config["embeddings"],
     log:
         "results/logs/extract_embeddings/{corpus}/{model}/seed{seed}.log",
     benchmark:
@@ -21,23 +49,33 @@ rule extract_embeddings:
         "../workflow/scripts/extract_embeddings.py"
 
 
-rule word_similarity:
-    input:
-        per_model(run_dir("embeddings") + "words.parquet"),
-    output:
-        "results/embeddings/{corpus}/word_similarity.parquet",
-    params:
-        datasets=config["embeddings"]["datasets"],
-        resamples=config["evaluation"]["bootstrap_resamples"],
-    log:
-        "results/logs/word_similarity/{corpus}.log",
-    benchmark:
-        "results/benchmarks/word_similarity/{corpus}.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=10,
-    script:
-        "../workflow/scripts/word_similarity.py"
+EMBEDDING_EVALUATIONS = ["word_similarity", "analogy", "character_probe", "typo_robustness", "embedding_geometry",
+                         "sentence_probe"]
+
+for evaluation in EMBEDDING_EVALUATIONS:
+
+    rule:
+        name:
+            evaluation
+        input:
+            static=per_model(run_dir("embeddings") + "words.parquet"),
+            contextual=per_model(run_dir("embeddings") + "contextual.parquet"),
+            sentences=per_model(run_dir("embeddings") + "sentences.parquet"),
+        output:
+            f"results/embeddings/{{corpus}}/{evaluation}.parquet",
+        params:
+            embeddings=config["embeddings"],
+            resamples=config["evaluation"]["bootstrap_resamples"],
+            script=evaluation,  # the script directive runs late: the loop variable must travel in params
+        log:
+            f"results/logs/{evaluation}/{{corpus}}.log",
+        benchmark:
+            f"results/benchmarks/{evaluation}/{{corpus}}.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=4000,
+            runtime=20,
+        script:
+            "../workflow/scripts/{params.script}.py"

@@ -72,6 +72,31 @@ rule evaluate_noise:
         "../workflow/scripts/evaluate_noise.py"
 
 
+rule evaluate_next_word:
+    input:
+        model=run_dir("pretrain") + "model.safetensors",
+        meta=run_dir("pretrain") + "model.json",
+        train="results/corpus/{corpus}/train.parquet",
+        test="results/corpus/{corpus}/test.parquet",
+        tokenizer=model_tokenizer,
+    output:
+        run_dir("evaluate") + "next_word.parquet",
+    params:
+        evaluation=config["evaluation"],
+    log:
+        "results/logs/evaluate_next_word/{corpus}/{model}/seed{seed}" + ".log",
+    benchmark:
+        "results/benchmarks/evaluate_next_word/{corpus}/{model}/seed{seed}" + ".tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../workflow/scripts/evaluate_next_word.py"
+
+
 rule undertrained_tokens:
     input:
         model=run_dir("pretrain") + "model.safetensors",
@@ -94,8 +119,9 @@ rule undertrained_tokens:
         "../workflow/scripts/undertrained_tokens.py"
 
 
-# Per-model tables of one evaluation, concatenated: noise (every model), undertrained (BPE models).
+# Per-model tables of one evaluation, concatenated: noise, next_word (every model), undertrained (BPE models).
 CONCATENATED = {"noise": (run_dir("evaluate") + "noise.parquet", None),
+                "next_word": (run_dir("evaluate") + "next_word.parquet", None),
                 "undertrained": (run_dir("evaluate") + "undertrained.parquet", BPE_MODELS)}
 
 

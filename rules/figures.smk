@@ -4,7 +4,7 @@ FIGURE_INPUTS = {
     "training_curves": per_model(run_dir("pretrain") + "metrics.parquet"),
     "test_bpb": ["results/summary/{corpus}/test_bpb.parquet"],
     "tokenizer_stats": ["results/tokenizer/{corpus}/stats.parquet"],
-    "word_similarity": ["results/embeddings/{corpus}/word_similarity.parquet"],
+    **{e: [f"results/embeddings/{{corpus}}/{e}.parquet"] for e in EMBEDDING_EVALUATIONS},
     "pareto": ["results/summary/{corpus}/test_bpb.parquet"],
     "parameters": ["results/summary/{corpus}/test_bpb.parquet"],
     "bytes_per_chunk": ["results/summary/{corpus}/languages.parquet"],
@@ -12,6 +12,7 @@ FIGURE_INPUTS = {
 }
 if BPE_MODELS:
     FIGURE_INPUTS["undertrained_tokens"] = ["results/summary/{corpus}/undertrained.parquet"]
+FIGURE_INPUTS["next_word"] = ["results/summary/{corpus}/next_word.parquet"]
 if NOISE:  # the noise evaluation runs only when the config names perturbations
     FIGURE_INPUTS["noise"] = ["results/summary/{corpus}/noise.parquet"]
 

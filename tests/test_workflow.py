@@ -72,8 +72,29 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert bpt["bytes"] == 1.0 and 1.0 < bpt["bpe300"] < bpt["bpe400"]
 
     sim = pd.read_parquet(tiny_run / "embeddings/enwiki/word_similarity.parquet")
-    assert len(sim) == 2 * len(MODELS) and sim.groupby("dataset")["n_pairs"].nunique().eq(1).all()
-    assert sim.set_index("dataset").loc["wordsim353", "n_pairs"].iloc[0] == 353
+    assert len(sim) == 2 * 2 * len(MODELS) and sim.groupby(["dataset", "level"])["n_pairs"].nunique().eq(1).all()
+    static = sim[sim["level"] == "static"].set_index("dataset")
+    assert (static.loc["wordsim353", "n_pairs"] == 353).all()
+    assert (sim[sim["level"] == "contextual"]["n_pairs"] < 353).all()  # only pairs whose words occur in the test split
+
+    next_word = pd.read_parquet(tiny_run / "summary/enwiki/next_word.parquet")
+    assert len(next_word) == len(MODELS) * 4 * 3 and (next_word.groupby("bucket")["n"].nunique() == 1).all()
+    hits = next_word[next_word["metric"] != "word_bpb"]
+    assert hits["value"].between(0, 1).all()
+    wide = next_word.pivot_table(index=["model", "bucket"], columns="metric", values="value")
+    assert (wide["next_word"] <= wide["word_bytes"]).all()  # ending the word is one more condition
+
+    emb = {n: pd.read_parquet(tiny_run / f"embeddings/enwiki/{n}.parquet")
+           for n in ("analogy", "character_probe", "typo_robustness", "embedding_geometry", "sentence_probe")}
+    assert set(emb["analogy"]["group"]) == {"all", "semantic", "syntactic"} and emb["analogy"]["value"].between(0, 1).all()
+    assert emb["analogy"].groupby("group")["n_questions"].nunique().eq(1).all()  # every model on the same questions
+    macro = emb["character_probe"].query("letter == 'macro'").set_index(["model", "vectors"])["f1"]
+    assert macro.xs("random control", level="vectors").lt(0.4).all()
+    assert (emb["typo_robustness"]["n_variants"] > 20).all() and emb["typo_robustness"]["top1"].between(0, 1).all()
+    geometry = emb["embedding_geometry"]
+    assert set(geometry["level"]) == {"static", "contextual", "sentence"} and geometry["value"].notna().all()
+    probe = emb["sentence_probe"]
+    assert set(probe["model"]) == {*MODELS, "bag_of_bytes"} and (probe["n"] == 200).all()
 
     noise = pd.read_parquet(tiny_run / "summary/enwiki/noise.parquet").set_index(["model", "perturbation"])
     assert set(noise.index) == {(m, p) for m in MODELS for p in ("clean", "all_caps", "ant_speak", "word_noise_10",
@@ -86,7 +107,8 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert under["value"].between(0, 1).all() and (under["n_tokens"] == 300).all()
 
     for fig in ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity", "pareto", "parameters",
-                "bytes_per_chunk", "languages", "noise", "undertrained_tokens"]:
+                "bytes_per_chunk", "languages", "noise", "undertrained_tokens", "next_word", "analogy",
+                "character_probe", "typo_robustness", "embedding_geometry", "sentence_probe"]:
         assert (tiny_run / f"figures/enwiki/{fig}.png").stat().st_size > 10_000
 
 
@@ -123,7 +145,9 @@ def test_default_config_dry_run_plans_every_stage(tmp_path):
     for rule in ["prepare_corpus", "train_tokenizer", "tokenizer_stats", "pretrain", "evaluate_bpb", "compressors",
                  "evaluate_languages", "summarize_bpb", "extract_embeddings", "word_similarity", "plot_test_bpb",
                  "plot_training_curves", "plot_pareto", "plot_parameters", "plot_bytes_per_chunk", "evaluate_noise",
-                 "undertrained_tokens", "concat_tables", "plot_noise", "plot_undertrained_tokens"]:
+                 "undertrained_tokens", "concat_tables", "plot_noise", "plot_undertrained_tokens", "evaluate_next_word",
+                 "embedding_lexicon", "analogy", "character_probe", "typo_robustness", "embedding_geometry",
+                 "sentence_probe", "plot_next_word", "plot_sentence_probe"]:
         assert f"rule {rule}:" in out.stdout
 
 

@@ -1,17 +1,27 @@
-"""Extraction of static word vectors from any trained model.
+"""Extraction of word and sentence vectors from any trained model.
 
-Every word is read as " word" (leading space, original case), alone in its window. What the vector
-is depends on the family but is chosen by the model itself (``static_word_vectors``): the
-hierarchical encoder's word vector; the mean of a BPE word's input embeddings; the mean of the
-byte transformer's final hidden states over the word's bytes."""
+Static: every word is read as " word" (leading space, original case), alone in its window; the
+model chooses the vector (``static_word_vectors``): the hierarchical encoder's word vector, the mean
+of a BPE word's input embeddings, the mean of a byte model's final states over the word's bytes.
+Contextual: the mean, over a word's occurrences in held-out text, of the main level's states that
+have read the word (byte states, BPE token states, or the hierarchical backbone's word states).
+Sentence: the mean of those states over a whole text (optionally whitened afterwards)."""
 
 from __future__ import annotations
+
+import random
+import re
 
 import numpy as np
 import pandas as pd
 import torch
 
 from byteword.corpus import gensim_test_data
+from byteword.data import split_windows
+from byteword.evaluation.analogy import load_analogies
+from byteword.evaluation.next_word import char_start, bucket_of, word_counts
+from byteword.evaluation.noise import perturb_word
+from byteword.segment import split_words
 
 WORD_PAIR_FILES = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
 
@@ -29,7 +39,8 @@ def load_word_pairs(dataset: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["word1", "word2", "score"])
 
 
-def lexicon(datasets: list[str]) -> list[str]:
+def pair_words(datasets: list[str]) -> list[str]:
+    """Every word of the named word-similarity sets, sorted."""
     words = set()
     for d in datasets:
         pairs = load_word_pairs(d)
@@ -54,3 +65,127 @@ def vectors_table(words: list[str], vectors: np.ndarray) -> pd.DataFrame:
 
 def vectors_from_table(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return {w: np.asarray(v, dtype=np.float32) for w, v in zip(df["word"], df["vector"])}
+
+
+# ---- the lexicon: evaluation-set words, a sample per frequency bucket, unseen words, noised variants ----
+
+LETTERS_ONLY = re.compile(r"[^\W\d_]+")
+
+
+def build_lexicon(train_texts, test_texts, datasets: list[str], words_per_bucket: int, noised_words: int,
+                  variants_per_word: int, seed: int = 0) -> pd.DataFrame:
+    """One row per string to embed: word, kind (clean | noised), source (the clean word a variant came
+    from), count in the training split and its bucket. Clean words: every word of the similarity and
+    analogy sets plus up to ``words_per_bucket`` letter-only words per training-count bucket (unseen ones
+    from the test split). Noised: ``variants_per_word`` one-edit variants (swap, substitute, delete) of
+    ``noised_words`` clean words of at least 4 letters, none equal to a clean word."""
+    counts = word_counts(train_texts)
+    rng = random.Random(seed)
+    clean = set(pair_words(datasets)) | set(load_analogies()[["a", "b", "c", "d"]].to_numpy().ravel())
+    candidates = {w for w in counts if LETTERS_ONLY.fullmatch(w)}
+    candidates |= {w for w in word_counts(test_texts) if LETTERS_ONLY.fullmatch(w) and w not in counts}
+    by_bucket: dict[str, list[str]] = {}
+    for w in sorted(candidates):
+        by_bucket.setdefault(bucket_of(counts.get(w, 0)), []).append(w)
+    for words in by_bucket.values():
+        clean |= set(rng.sample(words, min(words_per_bucket, len(words))))
+    rows = [(w, "clean", w) for w in sorted(clean)]
+    sources = [w for w in sorted(clean) if len(w) >= 4 and LETTERS_ONLY.fullmatch(w)]
+    noised = set()
+    for w in rng.sample(sources, min(noised_words, len(sources))):
+        for _ in range(variants_per_word):
+            v = perturb_word(w, rng)
+            if v not in clean and v not in noised:
+                noised.add(v)
+                rows.append((v, "noised", w))
+    table = pd.DataFrame(rows, columns=["word", "kind", "source"])
+    table["count"] = [counts.get(s, 0) for s in table["source"]]
+    table["bucket"] = [bucket_of(c) for c in table["count"]]
+    return table
+
+
+# ---- contextual and sentence vectors: the states of the model's main level, whatever its family ----
+
+def _level(out) -> str:
+    """The level whose states stand for the text: byte states (flat, SpaceByte, MEGABYTE, H-Net decoders),
+    BPE token states, or the word backbone of hierarchical models."""
+    for name in ("byte", "token", "backbone"):
+        if name in out.hidden:
+            return name
+    raise ValueError(f"the model exposes no byte, token or backbone states (it has {sorted(out.hidden)})")
+
+
+def _read_positions(out, batch, row: int, a: int, b: int) -> torch.Tensor:
+    """Positions (in the main level) of the states that have just read the bytes [a, b) of window ``row``.
+    Every level predicts its unit i from the state at i, which has read the units before i; so the state
+    that has read unit j sits at j + 1, and the window must hold one unit after the span."""
+    level = _level(out)
+    if level == "byte":
+        return torch.arange(a + 1, b + 1)
+    if level == "token":
+        ends = batch.token_end[row][batch.target_mask[row]]  # (T,) last byte of each token
+        return (((ends >= a) & (ends < b)).nonzero()[:, 0] + 1)
+    starts = batch.word_start[row][batch.word_len[row] > 0]  # (N,) first byte of each word
+    return (((starts >= a) & (starts < b)).nonzero()[:, 0] + 1)
+
+
+@torch.no_grad()
+def span_vectors(loaded, windows: list[bytes], spans: list[tuple[int, int]], batch_size: int = 16) -> np.ndarray:
+    """(n, d) mean state over the positions that read each span [a, b) of its window (see _read_positions)."""
+    out_rows = []
+    for s in range(0, len(windows), batch_size):
+        batch = loaded.batch(windows[s : s + batch_size])
+        out = loaded.model(batch)
+        states = out.hidden[_level(out)].float()  # (B, T_level, d)
+        for row, (a, b) in enumerate(spans[s : s + batch_size]):
+            pos = _read_positions(out, batch, row, a, b)
+            pos = pos[pos < states.shape[1]]
+            out_rows.append(states[row, pos].mean(0).numpy())
+    return np.stack(out_rows).astype(np.float32)
+
+
+def contextual_word_vectors(loaded, words: list[str], texts, max_occurrences: int) -> pd.DataFrame:
+    """Mean vector of each word over its first ``max_occurrences`` occurrences in ``texts`` (held-out text):
+    window = up to context_bytes - len(word) - 1 bytes before it, the word, then the byte after it.
+    Columns word, occurrences, vector; words that never occur are left out."""
+    wanted, windows, spans, owners = set(words), [], [], []
+    seen: dict[str, int] = {}
+    for text in texts:
+        data, offset = text.encode("utf-8"), 0
+        for w in split_words(text):
+            n, core = len(w.encode("utf-8")), w.lstrip()
+            fits = n < loaded.context_bytes - 1 and offset + n < len(data)  # room for the byte after it
+            if core in wanted and seen.get(core, 0) < max_occurrences and fits:
+                start = char_start(data, max(0, offset - (loaded.context_bytes - n - 1)))
+                windows.append(data[start : char_start(data, offset + n + 1)])  # + the whole next character
+                spans.append((offset - start, offset + n - start))  # " word", leading whitespace included
+                owners.append(core)
+                seen[core] = seen.get(core, 0) + 1
+            offset += n
+    if not windows:
+        return pd.DataFrame({"word": [], "occurrences": [], "vector": []})
+    vectors = span_vectors(loaded, windows, spans)
+    table = pd.DataFrame({"word": owners, "vector": list(vectors)})
+    grouped = table.groupby("word", sort=True)["vector"]
+    return pd.DataFrame({"word": list(grouped.groups), "occurrences": grouped.size().to_numpy(),
+                         "vector": [np.mean(np.stack(v), 0).astype(np.float32) for _, v in grouped]})
+
+
+def sentence_vectors(loaded, texts: list[str]) -> np.ndarray:
+    """(n, d) mean of the main-level states over each text, read in windows of the training context."""
+    windows, spans, owner = [], [], []
+    for i, text in enumerate(texts):
+        for w in split_windows(text, loaded.context_bytes - 1):  # room for the state that reads the last byte
+            windows.append(w + b" ")
+            spans.append((0, len(w)))
+            owner.append(i)
+    per_window = span_vectors(loaded, windows, spans)
+    owner = np.array(owner)
+    return np.stack([per_window[owner == i].mean(0) for i in range(len(texts))]).astype(np.float32)
+
+
+def whiten(X: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Centre and decorrelate rows (PCA whitening: unit variance along every principal direction)."""
+    Xc = X - X.mean(0, keepdims=True)
+    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
+    return (Xc @ vt.T / (s / np.sqrt(max(len(X) - 1, 1)) + eps)).astype(np.float32)

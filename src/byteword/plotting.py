@@ -165,21 +165,89 @@ def tokenizer_stats(stats: pd.DataFrame):
 
 
 def word_similarity(scores: pd.DataFrame):
-    """Spearman per model, grouped by dataset, with bootstrap intervals over pairs."""
-    datasets = list(dict.fromkeys(scores["dataset"]))
-    models = list(dict.fromkeys(scores["model"]))
-    width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(2.5 + 2 * len(datasets), 4))
-    for i, model in enumerate(models):
-        g = scores[scores["model"] == model].set_index("dataset").loc[datasets]
-        x = np.arange(len(datasets)) + i * width
-        err = np.vstack([g["value"] - g["ci_low"], g["ci_high"] - g["value"]])
-        ax.bar(x, g["value"], width, yerr=err, capsize=3, label=model)
-    ax.set_xticks(np.arange(len(datasets)) + width * (len(models) - 1) / 2,
-                  [f"{d}\n({int(scores[scores.dataset == d].n_pairs.iloc[0])} pairs)" for d in datasets])
+    """Spearman per model, grouped by dataset and level (static, contextual), with intervals over pairs."""
+    scores = scores.assign(group=[f"{d}, {lvl}\n({n} pairs)" for d, lvl, n in
+                                  zip(scores["dataset"], scores["level"], scores["n_pairs"])])
+    fig, ax = plt.subplots(figsize=(3 + 2 * scores["group"].nunique(), 4))
+    grouped_bars(ax, scores, "value", "group", "model", ci=True)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set(ylabel="Spearman ρ (95% CI)", title="Static word vectors vs human similarity")
-    ax.legend()
+    ax.set(ylabel="Spearman ρ (95% CI)", title="Word vectors vs human similarity judgements")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def model_bars(ax, table: pd.DataFrame, ylabel: str, title: str):
+    """One bar per row (labelled by model) with its interval, the value written on the bar."""
+    x = np.arange(len(table))
+    err = np.vstack([table["value"] - table["ci_low"], table["ci_high"] - table["value"]])
+    ax.bar(x, table["value"], yerr=err, capsize=4, color="tab:blue")
+    ax.set_xticks(x, table["model"], rotation=30)
+    for i, v in enumerate(table["value"]):
+        ax.text(i, v / 2, f"{v:.3f}", ha="center", color="white", fontsize=8)
+    ax.set(ylabel=ylabel, title=title)
+
+
+def analogy(table: pd.DataFrame):
+    """3CosAdd accuracy per model on the questions every model covers: all, semantic, syntactic."""
+    table = table.assign(label=[f"{g}\n({n} questions)" for g, n in zip(table["group"], table["n_questions"])])
+    fig, ax = plt.subplots(figsize=(max(7, 0.5 * len(table) + 3), 4))
+    grouped_bars(ax, table, "value", "label", "model", ci=True)
+    ax.set(ylabel="accuracy (95% CI)", title="Analogies, 3CosAdd on static word vectors")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def character_probe(table: pd.DataFrame):
+    """Macro-F1 of the per-letter probes, each model's vectors beside random vectors of the same size."""
+    macro = table[table["letter"] == "macro"].rename(columns={"f1": "value"})
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * macro["model"].nunique() + 2), 4))
+    grouped_bars(ax, macro, "value", "model", "vectors", ci=True)
+    ax.set(ylabel="macro-F1 over letters (95% CI)", title="Which letters a word vector knows (test lemmas unseen)")
+    ax.tick_params(axis="x", rotation=30)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def typo_robustness(table: pd.DataFrame):
+    """Left: cosine of a one-edit variant to its clean word, beside a random word pair. Right: how often the
+    clean word is the variant's nearest clean word."""
+    long = pd.concat([table.assign(pair=label, value=table[key], ci_low=table[f"{key}_ci_low"],
+                                   ci_high=table[f"{key}_ci_high"])
+                      for key, label in (("cosine", "variant vs its word"), ("random_cosine", "random pair"))])
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.6 * len(table) + 4), 4))
+    grouped_bars(axes[0], long, "value", "model", "pair", ci=True)
+    axes[0].set(ylabel="cosine (95% CI)", title=f"Typos ({int(table['n_variants'].iloc[0])} one-edit variants)")
+    axes[0].legend(fontsize=8)
+    top1 = table.assign(value=table["top1"], ci_low=table["top1_ci_low"], ci_high=table["top1_ci_high"])
+    model_bars(axes[1], top1, "share (95% CI)", f"Nearest of {int(table['n_words'].iloc[0])} clean words is the right one")
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def embedding_geometry(table: pd.DataFrame):
+    """Anisotropy (mean pairwise cosine) and TwoNN intrinsic dimension by level, one bar per model."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
+    for ax, (metric, ylabel) in zip(axes, [("anisotropy", "mean pairwise cosine (95% CI)"),
+                                           ("intrinsic_dimension", "TwoNN dimension (95% CI)")]):
+        grouped_bars(ax, table[table["metric"] == metric], "value", "level", "model", ci=True)
+        ax.set(ylabel=ylabel, title=metric.replace("_", " "))
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def sentence_probe(table: pd.DataFrame):
+    """Cross-validated polarity accuracy from frozen sentence vectors, with the bag-of-bytes baseline."""
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(table) + 2), 4))
+    model_bars(ax, table, "accuracy (95% CI over sentences)",
+               f"Sentence polarity probe ({int(table['n'].iloc[0])} sentences, 5-fold)")
+    ax.axhline(0.5, color="black", lw=0.8, ls="--")
     fig.tight_layout()
     return fig
 
@@ -222,7 +290,28 @@ def undertrained_tokens(table: pd.DataFrame):
     return fig
 
 
+def next_word(table: pd.DataFrame):
+    """By the word's training count, one bar per model with intervals over positions: greedy next-word
+    accuracy, the looser score that checks only the word's own predictions, and the word's bits per byte."""
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4))
+    panels = [("next_word", "Next word: its bytes, then the space that ends it", "greedy exact match (95% CI)"),
+              ("word_bytes", "Word bytes only (hierarchical: + end-of-word)", "greedy exact match (95% CI)"),
+              ("word_bpb", "Bits per byte of the word and its ending byte", "bits per byte (95% CI)")]
+    for ax, (metric, title, ylabel) in zip(axes, panels):
+        part = table[table["metric"] == metric].copy()
+        part["group"] = [f"{b}\n(n={n})" for b, n in zip(part["bucket"], part["n"])]
+        grouped_bars(ax, part, "value", "group", "model", ci=True)
+        ax.set(title=title, xlabel="times the word occurs in the training split", ylabel=ylabel)
+        ax.grid(alpha=0.3, axis="y")
+    axes[1].sharey(axes[0])
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_stats": tokenizer_stats,
            "word_similarity": word_similarity, "pareto": pareto, "parameters": parameters,
            "bytes_per_chunk": bytes_per_chunk, "languages": languages, "noise": noise,
-           "undertrained_tokens": undertrained_tokens}
+           "undertrained_tokens": undertrained_tokens, "next_word": next_word, "analogy": analogy,
+           "character_probe": character_probe, "typo_robustness": typo_robustness,
+           "embedding_geometry": embedding_geometry, "sentence_probe": sentence_probe}

@@ -1,21 +1,33 @@
-"""Adapter: one static vector per word of the word-similarity sets, for one model (Parquet)."""
+"""Adapter: one model's static vectors of the lexicon, contextual vectors of the similarity-set words in the test
+split, and sentence vectors of the polarity sentences (three Parquet files with fixed-size vectors)."""
 
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 import byteword
-from byteword.embeddings import lexicon, static_word_vectors, vectors_table
+from byteword.corpus import read_split
+from byteword.embeddings import contextual_word_vectors, pair_words, sentence_vectors, static_word_vectors
+from byteword.evaluation.probes import load_polarity
 from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
+cfg = snakemake.params.embeddings
 loaded = byteword.load(Path(snakemake.input.meta).parent)
-words = lexicon(snakemake.params.datasets)
-vectors = static_word_vectors(loaded, words)
-print(f"{loaded.name}: {len(words)} words, dimension {vectors.shape[1]}")
-meta = loaded.meta
-table = vectors_table(words, vectors)
-write_parquet(with_provenance(table, **model_identity(meta)), snakemake.output[0],
-              fixed_size_lists={"vector": vectors.shape[1]})
+ident = model_identity(loaded.meta)
+lexicon = pd.read_parquet(snakemake.input.lexicon)[["word", "kind", "source", "count", "bucket"]]
+static = lexicon.assign(vector=list(static_word_vectors(loaded, list(lexicon["word"]))))
+# contextual vectors for the similarity sets' words only: the costly part (a full window per occurrence)
+test_texts = read_split(snakemake.input.test)["text"]
+contextual = contextual_word_vectors(loaded, pair_words(cfg["datasets"]), test_texts, cfg["contextual_occurrences"])
+polarity = load_polarity()
+sentences = polarity.assign(vector=list(sentence_vectors(loaded, list(polarity["text"]))))
+dim = len(static["vector"].iloc[0])
+print(f"{loaded.name}: {len(static)} static, {len(contextual)} contextual, "
+      f"{len(sentences)} sentence vectors of dimension {dim}")
+for table, path in ((static, snakemake.output.static), (contextual, snakemake.output.contextual),
+                    (sentences, snakemake.output.sentences)):
+    write_parquet(with_provenance(table, **ident), path, fixed_size_lists={"vector": dim})

@@ -1,22 +1,14 @@
-"""Adapter: Spearman per model and dataset, every model scored on the same pairs, with coverage."""
+"""Adapter: Spearman per model, dataset and level (static, contextual), every model on the same pairs."""
 
 import pandas as pd
 
-from byteword.embeddings import load_word_pairs, vectors_from_table
-from byteword.evaluation.word_similarity import shared_pairs, word_similarity
+from byteword.evaluation.embedding_suite import similarity_table
 from byteword.provenance import write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
-tables = [pd.read_parquet(p) for p in snakemake.input]
-vectors = [vectors_from_table(t) for t in tables]
-rows = []
-for dataset in snakemake.params.datasets:
-    pairs = load_word_pairs(dataset)
-    shared = shared_pairs(pairs, [set(v) for v in vectors])
-    for table, vecs in zip(tables, vectors):
-        ident = table.iloc[0][["experiment", "corpus", "tokenizer", "model", "seed", "config_hash", "code_version"]]
-        score = word_similarity(shared, vecs, n_total=len(pairs), n_resamples=snakemake.params.resamples)
-        rows.append({**ident.to_dict(), "dataset": dataset, "metric": "spearman", **score})
-        print(rows[-1])
-write_parquet(pd.DataFrame(rows), snakemake.output[0])
+table = similarity_table([pd.read_parquet(p) for p in snakemake.input.static],
+                         [pd.read_parquet(p) for p in snakemake.input.contextual],
+                         snakemake.params.embeddings["datasets"], snakemake.params.resamples)
+print(table.to_string())
+write_parquet(table, snakemake.output[0])

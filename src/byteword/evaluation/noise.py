@@ -44,7 +44,7 @@ def ant_speak(text: str, seed: int = 0) -> str:
     return " ".join(text.upper())
 
 
-def _perturb_word(word: str, rng: random.Random) -> str:
+def perturb_word(word: str, rng: random.Random) -> str:
     """One edit that always changes the word: swap two different neighbours, substitute or delete."""
     swaps = [i for i in range(len(word) - 1) if word[i] != word[i + 1]]
     op = rng.choice(("swap", "substitute", "delete")) if len(word) > 1 else "substitute"
@@ -60,7 +60,7 @@ def _perturb_word(word: str, rng: random.Random) -> str:
 def word_noise(text: str, rate: float, seed: int = 0) -> str:
     """A fraction ``rate`` of the words (runs of \\w) each get one swap, substitution or deletion."""
     rng = random.Random(seed)
-    return WORD.sub(lambda m: _perturb_word(m.group(), rng) if rng.random() < rate else m.group(), text)
+    return WORD.sub(lambda m: perturb_word(m.group(), rng) if rng.random() < rate else m.group(), text)
 
 
 # name -> (function, rate) for the evaluation grid; rate None means the perturbation has no rate

@@ -1,0 +1,123 @@
+"""Next-word accuracy by how often the word was seen in training.
+
+A position is a whole word (" " + letters/digits, at most ``max_word_bytes``) followed by a word
+that starts with whitespace. Its window holds the same ``context_bytes - max_word_bytes - 1`` bytes
+before the word for every model, then the word, then the one whitespace byte that ends it.
+
+Two scores per position, both under teacher forcing from the model's own greedy hits
+(``ModelOutput.byte_hit`` / ``start_hit``):
+- ``next_word``: greedy decoding would write exactly this word and then end it — every prediction
+  inside the word is the top choice, and so is the first byte of what follows (a space). For BPE the
+  following top token only has to start with that byte; for hierarchical models the word's
+  end-of-word symbol is one of the word's predictions.
+- ``word_bytes``: only the word's own predictions are top choices — HAT's word accuracy (its bytes
+  and its end-of-word symbol); for flat models nothing checks that the word ends.
+- ``word_bpb``: bits per byte over the word and the byte that ends it (a softer score that still
+  separates models where greedy exact match is zero, as it is for rare words at small scale).
+
+Buckets partition words by their count in the training split: unseen, 1–10, 11–100, >100. Positions
+are sampled per bucket (the rare buckets would otherwise be nearly empty), the same for every model."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import torch
+
+from byteword.data import collate
+from byteword.evaluation.bootstrap import mean_ci
+from byteword.evaluation.bpb import bits_per_byte, bootstrap_ci
+from byteword.segment import split_words
+
+BUCKETS = (("unseen", 0, 0), ("1-10", 1, 10), ("11-100", 11, 100), (">100", 101, None))
+TARGET_WORD = re.compile(r" \w+")  # one space, then letters/digits: a whole word that a space ends
+
+
+def bucket_of(count: int) -> str:
+    for name, low, high in BUCKETS:
+        if count >= low and (high is None or count <= high):
+            return name
+    raise ValueError(f"a word count cannot be negative, got {count}")
+
+
+def word_counts(texts) -> Counter:
+    """How often each word (without its leading whitespace, case kept) occurs in ``texts``."""
+    counts = Counter()
+    for text in texts:
+        counts.update(w.lstrip() for w in split_words(text))
+    return counts
+
+
+def ends_word(following: str) -> bool:
+    """The next word starts with one-byte whitespace (not e.g. a 3-byte thin space), so one byte ends it."""
+    return following[:1].isspace() and following[:1].isascii()
+
+
+def char_start(data: bytes, i: int) -> int:
+    """The first index >= i that is not a UTF-8 continuation byte, so a window never starts mid-character."""
+    while i < len(data) and data[i] & 0xC0 == 0x80:
+        i += 1
+    return i
+
+
+def next_word_positions(texts, counts: Counter, context_bytes: int, max_word_bytes: int, per_bucket: int,
+                        seed: int = 0) -> pd.DataFrame:
+    """Up to ``per_bucket`` seeded positions per bucket: the window bytes, the word's [start, end) in it,
+    the word, its training count and bucket."""
+    context = context_bytes - max_word_bytes - 1
+    if context < 1:
+        raise ValueError(f"context_bytes {context_bytes} leaves no context before a word of {max_word_bytes} bytes")
+    rows = []
+    for text in texts:
+        data, words, offset = text.encode("utf-8"), split_words(text), 0
+        for w, following in zip(words, words[1:] + [""]):
+            n = len(w.encode("utf-8"))
+            if offset >= context and n <= max_word_bytes and TARGET_WORD.fullmatch(w) and ends_word(following):
+                start = char_start(data, offset - context)
+                count = counts.get(w[1:], 0)
+                rows.append({"window": data[start : offset + n + 1], "start": offset - start,
+                             "end": offset - start + n, "word": w[1:], "count": count, "bucket": bucket_of(count)})
+            offset += n
+    table = pd.DataFrame(rows, columns=["window", "start", "end", "word", "count", "bucket"])
+    picked = [g.sample(min(len(g), per_bucket), random_state=seed) for _, g in table.groupby("bucket", sort=True)]
+    return pd.concat(picked).sort_index().reset_index(drop=True) if picked else table
+
+
+@torch.no_grad()
+def score_positions(model, positions: pd.DataFrame, tokenizer=None, batch_size: int = 16) -> pd.DataFrame:
+    """``positions`` plus bool columns next_word and word_bytes and the NLL (nats) of the word and its ending byte."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    next_word, word_bytes, nll = [], [], []
+    for s in range(0, len(positions), batch_size):
+        chunk = positions.iloc[s : s + batch_size]
+        out = model(collate(list(chunk.window), model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
+        byte_hit, start_hit, logprobs = out.byte_hit.cpu(), out.start_hit.cpu(), out.byte_logprobs.double().cpu()
+        for row, (a, b) in enumerate(zip(chunk.start, chunk.end)):
+            nll.append(-float(logprobs[row, a : b + 1].sum()))  # the word, then its ending byte
+            inside = bool(byte_hit[row, a:b].all())
+            word_bytes.append(inside)
+            next_word.append(inside and bool(start_hit[row, b]))
+    model.train(was_training)
+    return positions.assign(next_word=next_word, word_bytes=word_bytes, nll=nll)
+
+
+def accuracy_by_bucket(scored: pd.DataFrame, n_resamples: int = 1000) -> pd.DataFrame:
+    """One row per bucket and metric: accuracies, and BPB of the words with their ending byte, each with a
+    bootstrap interval over positions."""
+    rows = []
+    for name, *_ in BUCKETS:
+        part = scored[scored.bucket == name]
+        for metric in ("next_word", "word_bytes"):
+            rows.append({"bucket": name, "metric": metric, **mean_ci(part[metric].to_numpy(float), n_resamples)})
+        n_bytes = (part.end - part.start + 1).to_numpy()
+        bpb, (low, high) = math.nan, (math.nan, math.nan)
+        if len(part):
+            bpb, (low, high) = bits_per_byte(part.nll, n_bytes), bootstrap_ci(part.nll, n_bytes, n_resamples)
+        rows.append({"bucket": name, "metric": "word_bpb", "value": bpb, "ci_low": low, "ci_high": high, "n": len(part)})
+    return pd.DataFrame(rows)

@@ -1,0 +1,92 @@
+"""Next-word accuracy: buckets partition counts, positions are well formed and seeded, known scores."""
+
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from byteword.data import collate
+from byteword.evaluation.next_word import (BUCKETS, accuracy_by_bucket, bucket_of, next_word_positions,
+                                           score_positions, word_counts)
+
+TEXT = ("The river flows past the old mill, and the miller counts sacks of grain every morning. "
+        "Зимата идва рано в планината и снегът покрива селото. ") * 6
+
+
+def test_buckets_partition_every_count():
+    for count in range(0, 1000):
+        assert sum(low <= count and (high is None or count <= high) for _, low, high in BUCKETS) == 1
+        assert bucket_of(count) in {name for name, *_ in BUCKETS}
+    assert [bucket_of(c) for c in (0, 1, 10, 11, 100, 101)] == ["unseen", "1-10", "1-10", "11-100", "11-100", ">100"]
+    with pytest.raises(ValueError, match="negative"):
+        bucket_of(-1)
+
+
+def test_positions_hold_the_word_its_ending_space_and_a_fixed_context():
+    counts = word_counts([TEXT[: len(TEXT) // 2]])
+    assert counts["the"] == 6 and counts["The"] == 3  # case kept, leading space stripped
+    positions = next_word_positions([TEXT], counts, context_bytes=64, max_word_bytes=12, per_bucket=1000)
+    assert len(positions) > 50 and set(positions.bucket) <= {"1-10", "unseen"}
+    for row in positions.itertuples():
+        assert row.window[row.start : row.end].decode("utf-8") == " " + row.word
+        assert row.window[row.end : row.end + 1] == b" " and len(row.window) == row.end + 1
+        assert row.start <= 64 - 12 - 1 and row.start >= 64 - 12 - 1 - 3  # moved only to a character start
+        row.window.decode("utf-8")  # never cut inside a character
+        assert row.bucket == bucket_of(counts.get(row.word, 0))
+    again = next_word_positions([TEXT], counts, 64, 12, per_bucket=5, seed=3)
+    assert again.equals(next_word_positions([TEXT], counts, 64, 12, per_bucket=5, seed=3))
+    assert again.bucket.value_counts().max() == 5
+
+
+def test_bpe_tokens_start_and_end_with_the_word(make_model, tokenizer):
+    model = make_model("bpe").eval()
+    positions = next_word_positions([TEXT], word_counts([TEXT]), 64, 12, per_bucket=1000)
+    with torch.no_grad():
+        out = model(collate(list(positions.window), "bpe", tokenizer))
+    rows = torch.arange(len(positions))
+    assert out.boundaries[rows, torch.tensor(positions.start.values)].all()
+    assert out.boundaries[rows, torch.tensor(positions.end.values)].all()
+
+
+class Oracle(nn.Module):
+    """Stands in for a model whose every prediction is the top choice."""
+
+    batch_kind, cfg = "bytes", SimpleNamespace(max_word_bytes=16)
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def forward(self, batch):
+        hit = torch.ones_like(batch.byte_mask)
+        return SimpleNamespace(byte_hit=hit, start_hit=hit, byte_logprobs=torch.zeros(hit.shape))
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bpe", "hat", "hnet"])
+def test_a_model_that_always_hits_scores_one_and_a_zero_head_scores_zero(make_model, tokenizer, kind):
+    positions = next_word_positions([TEXT], word_counts([TEXT]), 64, 12, per_bucket=1000)
+    perfect = accuracy_by_bucket(score_positions(Oracle(), positions), n_resamples=50).dropna()
+    hits, bits = perfect[perfect.metric != "word_bpb"], perfect[perfect.metric == "word_bpb"]
+    assert (hits.value == 1).all() and (hits.ci_low == 1).all() and (hits.ci_high == 1).all()
+    assert (bits.value == 0).all()  # log-likelihood 0: certain of every byte
+    model = make_model(kind)
+    with torch.no_grad():
+        model.head.weight.zero_()
+    scored = score_positions(model, positions, tokenizer)
+    assert not scored.next_word.any() and not scored.word_bytes.any()
+    if kind in ("bytes", "hnet"):  # uniform over 256 bytes: exactly 8 bits per byte of word and ending byte
+        table = accuracy_by_bucket(scored, n_resamples=20)
+        bits = table[table.metric == "word_bpb"].value.dropna()
+        assert len(bits) and bits.to_numpy() == pytest.approx(8.0, abs=1e-4)
+    assert model.training  # the evaluation mode it switched to is undone
+
+
+def test_the_accuracy_table_has_every_bucket_and_metric():
+    scored = pd.DataFrame({"bucket": ["unseen", ">100"], "next_word": [True, False], "word_bytes": [True, True],
+                           "nll": [1.0, 2.0], "start": [0, 0], "end": [3, 5]})
+    table = accuracy_by_bucket(scored, n_resamples=20)
+    assert set(table.bucket) == {name for name, *_ in BUCKETS}
+    assert table.set_index(["bucket", "metric"]).loc[(">100", "word_bytes"), "value"] == 1.0
+    assert table[table.n == 0].value.isna().all()
