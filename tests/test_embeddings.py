@@ -1,12 +1,14 @@
 """Embedding extraction: the lexicon, and contextual/sentence vectors that read exactly the span asked for."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from byteword.api import LoadedModel
 from byteword.embeddings import (build_lexicon, contextual_word_vectors, pair_words, sentence_vectors, span_vectors,
                                  whiten)
+from byteword.evaluation.word_similarity import shared_pairs, word_similarity
 from byteword.models.transformer import BYTE_BOS
 
 TRAIN = ["the cat sat on the mat and the dog sat on the log " * 3 + "rare words appear once"]
@@ -72,3 +74,20 @@ def test_whitening_gives_unit_covariance():
     X = np.random.default_rng(0).normal(size=(500, 8)) @ np.random.default_rng(1).normal(size=(8, 8))
     W = whiten(X.astype(np.float32))
     assert np.allclose(np.cov(W, rowvar=False), np.eye(8), atol=1e-3)
+
+
+def test_a_perfect_embedding_gets_spearman_one_on_the_covered_pairs():
+    scores = np.linspace(0, 10, 12)
+    pairs = pd.DataFrame({"word1": [f"a{i}" for i in range(12)], "word2": [f"b{i}" for i in range(12)],
+                          "score": scores})
+    angles = np.pi / 2 * (1 - scores / 10)  # higher human score -> smaller angle -> larger cosine
+    vectors = {f"a{i}": np.array([1.0, 0.0]) for i in range(12)}
+    vectors |= {f"b{i}": np.array([np.cos(t), np.sin(t)]) for i, t in enumerate(angles)}
+    other = {w: v for w, v in vectors.items() if w != "b3"}
+    shared = shared_pairs(pairs, [set(vectors), set(other)])
+    assert len(shared) == 11  # the pair with b3 is dropped for every model
+    result = word_similarity(shared, vectors, n_total=len(pairs), n_resamples=200)
+    assert result["value"] == pytest.approx(1.0) and result["ci_low"] == pytest.approx(1.0)
+    assert result["coverage"] == pytest.approx(11 / 12)
+    reversed_vectors = {**vectors, **{f"b{i}": np.array([np.cos(t), np.sin(t)]) for i, t in enumerate(angles[::-1])}}
+    assert word_similarity(shared, reversed_vectors, n_total=12, n_resamples=50)["value"] == pytest.approx(-1.0)
