@@ -12,8 +12,11 @@ Two scores per position, both under teacher forcing from the model's own greedy 
   end-of-word symbol is one of the word's predictions.
 - ``word_bytes``: only the word's own predictions are top choices — HAT's word accuracy (its bytes
   and its end-of-word symbol); for flat models nothing checks that the word ends.
-- ``word_bpb``: bits per byte over the word and the byte that ends it (a softer score that still
-  separates models where greedy exact match is zero, as it is for rare words at small scale).
+- ``word_bpb``: bits per byte of the word and the byte that ends it given the context, by the chain
+  rule (NLL of context + word + byte minus NLL of the context, both read as unfinished text; for
+  hierarchical models this moves the previous word's end-of-word into the word's cost, the analogue
+  of a byte model predicting the word's leading space). Softer than exact match, so it still
+  separates models where greedy exact match is zero, as it is for rare words at small scale.
 
 Buckets partition words by their count in the training split: unseen, 1–10, 11–100, >100. Positions
 are sampled per bucket (the rare buckets would otherwise be nearly empty), the same for every model."""
@@ -97,14 +100,25 @@ def score_positions(model, positions: pd.DataFrame, tokenizer=None, batch_size: 
     for s in range(0, len(positions), batch_size):
         chunk = positions.iloc[s : s + batch_size]
         out = model(collate(list(chunk.window), model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
-        byte_hit, start_hit, logprobs = out.byte_hit.cpu(), out.start_hit.cpu(), out.byte_logprobs.double().cpu()
+        byte_hit, start_hit = out.byte_hit.cpu(), out.start_hit.cpu()
+        # chain rule: NLL(word + ending byte | context) = NLL(window) - NLL(context), each as an unfinished text
+        # (a hierarchical model's closing end-of-word is taken out; the previous word's counts for the word)
+        context = [w[:a] for w, a in zip(chunk.window, chunk.start)]
+        nll.extend(_prefix_nll(model, list(chunk.window), tokenizer, device) - _prefix_nll(model, context, tokenizer,
+                                                                                              device))
         for row, (a, b) in enumerate(zip(chunk.start, chunk.end)):
-            nll.append(-float(logprobs[row, a : b + 1].sum()))  # the word, then its ending byte
             inside = bool(byte_hit[row, a:b].all())
             word_bytes.append(inside)
             next_word.append(inside and bool(start_hit[row, b]))
     model.train(was_training)
     return positions.assign(next_word=next_word, word_bytes=word_bytes, nll=nll)
+
+
+def _prefix_nll(model, windows: list[bytes], tokenizer, device) -> np.ndarray:
+    """(n,) NLL in nats of each window read as the start of a longer text (no closing end-of-word)."""
+    out = model(collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
+    total = (out.byte_logprobs * out.byte_mask).sum(1) - torch.as_tensor(out.end_logprob).to(out.byte_logprobs)
+    return -total.double().cpu().numpy()
 
 
 def accuracy_by_bucket(scored: pd.DataFrame, n_resamples: int = 1000) -> pd.DataFrame:
