@@ -25,12 +25,12 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     from byteword.models import model_config_from_dict
-    from byteword.train import TrainConfig, TrainJob, train
+    from byteword.train import TrainJob, train, train_config_from_dict
 
     spec = json.loads(args.spec)
     model = model_config_from_dict(spec["model_name"], spec["model"])
     job = TrainJob(experiment=spec["experiment"], corpus=spec["corpus"], model=model,
-                   training=TrainConfig(**spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
+                   training=train_config_from_dict(spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
                    out_dir=args.out_dir, checkpoint_dir=args.checkpoint_dir,
                    tokenizer_path=args.tokenizer if model.input == "bpe" else None, threads=args.threads,
                    device=args.device)
