@@ -1,5 +1,6 @@
-# A shell rule so the same command can later run under torchrun. Rolling checkpoints live in
-# results/checkpoints/, outside the declared outputs (Snakemake deletes those before a rerun).
+# A shell rule so the same command runs under torchrun (one process per GPU) when the job has more
+# than one GPU. Rolling checkpoints live in results/checkpoints/, outside the declared outputs
+# (Snakemake deletes those before a rerun), so a killed job resumes where it stopped.
 rule pretrain:
     input:
         train="results/corpus/{corpus}/train.parquet",
@@ -16,12 +17,14 @@ rule pretrain:
                 "corpus": wc.corpus,
                 "model_name": wc.model,
                 "model": config["models"][wc.model],
-                "training": config["training"],
+                "training": TRAINING,
             },
             sort_keys=True,
         ),
         checkpoint_dir=lambda wc: f"results/checkpoints/{wc.corpus}/{wc.model}/seed{wc.seed}",
         tokenizer_arg=lambda wc, input: f"--tokenizer {input.tokenizer}" if input.tokenizer else "",
+        launcher=train_launcher,
+        device=lambda wc, resources: "cuda" if resources.gpu >= 1 else "cpu",
     log:
         "results/logs/pretrain/{corpus}/{model}/seed{seed}.log",
     benchmark:
@@ -31,10 +34,11 @@ rule pretrain:
     threads: config["threads"]
     priority: 10  # the longest jobs: start every training before any evaluation
     resources:
-        mem_mb=4000,
-        runtime=120,
+        gpu=config["training"]["gpus_per_job"],
+        mem_mb=config["training"]["mem_mb"],
+        runtime=lambda wc, attempt: config["training"]["runtime_minutes"] * attempt,  # retries: more time
     shell:
-        "python -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
+        "{params.launcher} -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
         " --corpus-dir results/corpus/{wildcards.corpus} {params.tokenizer_arg}"
         " --out-dir $(dirname {output.model}) --checkpoint-dir {params.checkpoint_dir}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} --device {params.device} > {log} 2>&1"

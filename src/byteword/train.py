@@ -35,7 +35,7 @@ from byteword.provenance import code_version, config_hash, package_versions, wit
 log = logging.getLogger(__name__)
 PRECISIONS = ("fp32", "bf16")
 # keys of the config's training section that schedule jobs rather than shape training (not hashed)
-SCHEDULING_KEYS = ("gpus_per_job", "cpus_per_gpu", "runtime_minutes", "mem_mb")
+SCHEDULING_KEYS = ("gpus_per_job", "runtime_minutes", "mem_mb")
 
 
 @dataclass(frozen=True)
