@@ -1,4 +1,5 @@
-"""Command line: ``python -m byteword train ...`` (the pretrain rule's shell command, torchrun-ready)."""
+"""Command line: ``python -m byteword train ...`` (the pretrain rule's shell command, torchrun-ready) and
+``python -m byteword gpu-hours --configfile ...`` (the cost of an experiment before running it)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,16 @@ def main(argv=None) -> int:
     t.add_argument("--checkpoint-dir", type=Path, required=True)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--device", default="cpu", help="torch device to train on, e.g. cuda")
+    g = sub.add_parser("gpu-hours", help="estimated GPU-hours per training job of an experiment config")
+    g.add_argument("--configfile", type=Path, required=True)
+    g.add_argument("--mfu", type=float, default=0.3, help="assumed model FLOPs utilisation (0-1]")
+    g.add_argument("--gpu-tflops", type=float, default=989.0, help="peak dense bf16 TFLOP/s of one GPU (H100 SXM)")
     args = parser.parse_args(argv)
+    if args.command == "gpu-hours":
+        from byteword.budget import report
+
+        print(report(args.configfile, args.mfu, args.gpu_tflops))
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     from byteword.models import model_config_from_dict
