@@ -99,8 +99,19 @@ def test_checkpoint_from_another_config_is_refused(tmp_path, corpus_dir, monkeyp
     with pytest.raises(KeyboardInterrupt):
         train(first)
     monkeypatch.undo()
-    with pytest.raises(RuntimeError, match="delete it"):
+    with pytest.raises(RuntimeError, match=r"changed: training\.lr: 0\.003 -> 0\.001\); delete it"):
         train(job(tmp_path, corpus_dir, "bytes", lr=1e-3))
+
+
+def test_checkpoint_holds_no_pickled_objects(tmp_path, corpus_dir, monkeypatch):
+    j = job(tmp_path, corpus_dir, "hat")
+    monkeypatch.setattr(checkpoint, "save_checkpoint", _die_after(checkpoint.save_checkpoint))
+    with pytest.raises(KeyboardInterrupt):
+        train(j)
+    state = json.loads((j.checkpoint_dir / "state.json").read_text())  # sampler and RNG states as plain JSON
+    assert state["config"]["model"]["family"] == "hierarchical" and isinstance(state["torch_rng"], list)
+    optimizer = torch.load(j.checkpoint_dir / "optimizer.pt", weights_only=True)  # tensors and numbers only
+    assert optimizer["state"] and load_file(j.checkpoint_dir / "model.safetensors")
 
 
 def _die_after(save):

@@ -86,9 +86,14 @@ class TrainJob:
     # to CUDA's nondeterminism
 
     @property
+    def config(self) -> dict:
+        """What a run's results depend on: its checkpoints carry it, and resume requires the same."""
+        return {"model": self.model.to_dict(), "training": asdict(self.training), "seed": self.seed,
+                "corpus": self.corpus}
+
+    @property
     def config_hash(self) -> str:
-        return config_hash({"model": self.model.to_dict(), "training": asdict(self.training), "seed": self.seed,
-                            "corpus": self.corpus})
+        return config_hash(self.config)
 
 
 def lr_at(progress: float, cfg: TrainConfig) -> float:
@@ -180,7 +185,7 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)  # H-Net's re-measured as it learns
     step, bytes_seen, history, wall_before, train_flops = 0, 0, [], 0.0, 0.0
     run_nll, run_bytes, run_chunks = 0.0, 0, 0  # training loss and chunks since the last evaluation
-    state = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash)
+    state = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash, job.config)
     if state is not None:
         step, bytes_seen, history, wall_before = state["step"], state["bytes_seen"], state["history"], state["wall"]
         run_nll, run_bytes, run_chunks = state["run_nll"], state["run_bytes"], state["run_chunks"]
@@ -252,7 +257,7 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
             next_eval += tc.eval_every_bytes
         if step % tc.checkpoint_every_steps == 0 and not done and ctx.is_main:
             checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {
-                "config_hash": job.config_hash, "step": step, "bytes_seen": bytes_seen, "history": history,
+                "config_hash": job.config_hash, "config": job.config, "step": step, "bytes_seen": bytes_seen, "history": history,
                 "run_nll": run_nll, "run_bytes": run_bytes, "run_chunks": run_chunks, "train_flops": train_flops,
                 "flops_per_byte": flops_per_byte, "sampler": sampler.state(),
                 "torch_rng": torch.get_rng_state().tolist(),
