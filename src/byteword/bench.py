@@ -8,7 +8,8 @@ levels are half as wide. Batches are collated before the clock starts, so the nu
 throughput; the collation rate (bytes/s on one CPU core) is measured separately and shows whether a
 single-process data loader would keep up. On a GPU the step runs under bf16 autocast with TF32
 matmuls and fused AdamW; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s
-divided by the card's dense bf16 peak. One row per model to Parquet, one figure."""
+divided by the card's dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s
+``generate``, in float32) is measured per family too. One row per model to Parquet, one figure."""
 
 from __future__ import annotations
 
@@ -108,7 +109,25 @@ def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_f
     return row
 
 
-def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device, n_steps: int) -> dict:
+def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device) -> float:
+    """Greedy generation speed in bytes/s through ``LoadedModel.generate`` (each byte scores the prefix
+    with all 256 candidate continuations, without a cache), after one warm-up byte."""
+    from byteword.api import LoadedModel
+
+    loaded = LoadedModel(model.to(device), None, {"training": {"context_bytes": context_bytes}})
+    loaded.generate(prompt, n_bytes=1, temperature=0)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    loaded.generate(prompt, n_bytes=n_bytes, temperature=0)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    model.cpu().train()
+    return n_bytes / (time.perf_counter() - start)
+
+
+def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device, n_steps: int,
+                 generate_bytes: int = 64) -> dict:
     torch.manual_seed(0)
     model = build_model(model_config_from_dict(name, entry))
     train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
@@ -118,6 +137,11 @@ def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: in
     batches = [b.to(device) for b in batches]
     row = bench_model(name, model, batches, n_bytes, device, n_steps, lambda m, b: m(b).loss)
     row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
+    # a prompt of half a window of whole words, then as many new bytes as fit in the other half
+    context = max(len(w) for w in windows[0])
+    prompt = windows[0][0][: context // 2].decode("utf-8", errors="ignore")
+    row["generate_bytes_per_second"] = generation_rate(model, prompt, min(context // 2, generate_bytes), context,
+                                                       device)
     return row
 
 
@@ -132,7 +156,8 @@ def bench_llama(shape: Shape, windows: list[list[bytes]], n_bytes: int, device, 
     return row
 
 
-def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families: list[str]) -> pd.DataFrame:
+def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families: list[str],
+        generate_bytes: int = 64) -> pd.DataFrame:
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
     windows = [sampler.sample(shape.batch_size) for _ in range(4)]
@@ -144,7 +169,7 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
         if families and name not in families:
             continue
         try:  # one family failing (e.g. out of memory) still leaves the others measured
-            rows.append(bench_family(name, entry, windows, n_bytes, device, n_steps))
+            rows.append(bench_family(name, entry, windows, n_bytes, device, n_steps, generate_bytes))
         except Exception as e:  # noqa: BLE001 - reported in the table, not hidden
             rows.append({"model": name, "family": entry["family"], "error": f"{type(e).__name__}: {e}"})
             if device.type == "cuda":
