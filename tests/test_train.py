@@ -119,3 +119,28 @@ def _die_after(save):
         save(*args)
         raise KeyboardInterrupt
     return wrapped
+
+
+def test_non_finite_loss_stops_naming_the_step_and_the_checkpoint(tmp_path, corpus_dir, monkeypatch):
+    import byteword.train as train_module
+
+    real_build, calls = train_module.build_model, []
+
+    def poisoned_build(cfg, tokenizer=None):
+        model = real_build(cfg, tokenizer)
+
+        def poison(module, inputs, out):  # the 7th training forward returns NaN log-likelihoods
+            if module.training:
+                calls.append(1)
+                if len(calls) == 7:
+                    out.byte_logprobs = out.byte_logprobs * float("nan")
+            return out
+
+        model.register_forward_hook(poison)
+        return model
+
+    monkeypatch.setattr(train_module, "build_model", poisoned_build)
+    j = job(tmp_path, corpus_dir, "bytes")
+    with pytest.raises(FloatingPointError, match=rf"loss is nan at step 7; last good checkpoint in {j.checkpoint_dir}"):
+        train(j)
+    assert json.loads((j.checkpoint_dir / "state.json").read_text())["step"] == 5  # untouched by the bad step
