@@ -1,3 +1,30 @@
+# The training split as memory maps (bytes, word starts), split into words once per corpus rather
+# than in every training job; words are chopped at the context length, as the sampler does.
+rule encode_corpus:
+    input:
+        train="results/corpus/{corpus}/train.parquet",
+    output:
+        stream="results/encoded/{corpus}/train/bytes.u8",
+        word_starts="results/encoded/{corpus}/train/word_starts.i64",
+        doc_starts="results/encoded/{corpus}/train/doc_starts.npy",
+        meta="results/encoded/{corpus}/train/encoded.json",
+    params:
+        max_word_bytes=config["training"]["context_bytes"],
+    log:
+        "results/logs/encode_corpus/{corpus}.log",
+    benchmark:
+        "results/benchmarks/encode_corpus/{corpus}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=120,
+    shell:
+        "python -m byteword encode --corpus-dir $(dirname {input.train}) --split train"
+        " --out-dir $(dirname {output.meta}) --max-word-bytes {params.max_word_bytes} > {log} 2>&1"
+
+
 # A shell rule so the same command runs under torchrun (one process per GPU) when the job has more
 # than one GPU. Rolling checkpoints live in results/checkpoints/, outside the declared outputs
 # (Snakemake deletes those before a rerun), so a killed job resumes where it stopped.
@@ -5,6 +32,7 @@ rule pretrain:
     input:
         train="results/corpus/{corpus}/train.parquet",
         valid="results/corpus/{corpus}/valid.parquet",
+        encoded="results/encoded/{corpus}/train/encoded.json",
         tokenizer=model_tokenizer,
     output:
         model=run_dir("pretrain") + "model.safetensors",
@@ -39,6 +67,6 @@ rule pretrain:
         runtime=lambda wc, attempt: config["training"]["runtime_minutes"] * attempt,  # retries: more time
     shell:
         "{params.launcher} -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
-        " --corpus-dir results/corpus/{wildcards.corpus} {params.tokenizer_arg}"
+        " --corpus-dir results/corpus/{wildcards.corpus} --encoded-dir $(dirname {input.encoded}) {params.tokenizer_arg}"
         " --out-dir $(dirname {output.model}) --checkpoint-dir {params.checkpoint_dir}"
         " --threads {threads} --device {params.device} > {log} 2>&1"

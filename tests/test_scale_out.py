@@ -59,22 +59,23 @@ def test_full_config_dry_run_with_the_slurm_profile(tmp_path):
 
 
 def test_slurm_profile_submits_gpus_and_more_time_on_each_attempt(tmp_path):
-    """A real (not dry) run of one tiny pretrain job: the corpus is prepared locally (a localrule), the
-    training job goes to the stand-in sbatch, whose outputs never appear, and is retried with runtime x attempt."""
+    """A real (not dry) run of one tiny pretrain job: its inputs are made here first, then the training
+    job goes to the stand-in sbatch, whose outputs never appear, and is retried with runtime x attempt."""
     (tmp_path / "gpus.yaml").write_text("training:\n  gpus_per_job: 2\n  runtime_minutes: 30\n")
+    snakemake("results/encoded/enwiki/train/encoded.json", "--cores", "1", "--configfile",
+              str(ROOT / "tests/tiny_config.yaml"), "gpus.yaml", cwd=tmp_path)
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(ROOT / "Snakefile"), "--profile", SLURM,
            "--configfile", str(ROOT / "tests/tiny_config.yaml"), "gpus.yaml", "--retries", "1", "--latency-wait", "1",
            "--slurm-init-seconds-before-status-checks", "1", "results/pretrain/enwiki/bytes/seed0/model.safetensors"]
     out = subprocess.run(cmd, cwd=tmp_path, env=stub_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert out.returncode != 0  # the stand-in cluster runs nothing
-    assert (tmp_path / "results/corpus/enwiki/train.parquet").exists()  # prepared on the submit host
     calls = (tmp_path / "sbatch.log").read_text().splitlines()
     assert len(calls) == 2, out.stdout[-3000:] + out.stderr[-3000:]
     for attempt, call in enumerate(calls, start=1):
         assert "--gpus=2" in call and "--cpus-per-gpu=8" in call and "--mem 4000" in call
         assert f"-t {30 * attempt} " in call and f"--attempt {attempt}" in call
         assert "-A YOUR_ACCOUNT" in call and "-p YOUR_GPU_PARTITION" in call
-        assert "slurm_extra" not in call and "results/logs/slurm/rule_pretrain" in call
+        assert "slurm_extra" not in call and "results/logs/slurm/rule_pretrain/" in call
     assert "torchrun --standalone --nproc_per_node 2 -m byteword train" in out.stdout + out.stderr
 
 

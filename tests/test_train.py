@@ -1,5 +1,6 @@
 """The training loop end to end on a small local corpus: outputs, exact resume, refusal, the load API."""
 
+import dataclasses
 import json
 from importlib import metadata
 
@@ -144,3 +145,16 @@ def test_non_finite_loss_stops_naming_the_step_and_the_checkpoint(tmp_path, corp
     with pytest.raises(FloatingPointError, match=rf"loss is nan at step 7; last good checkpoint in {j.checkpoint_dir}"):
         train(j)
     assert json.loads((j.checkpoint_dir / "state.json").read_text())["step"] == 5  # untouched by the bad step
+
+
+def test_training_from_the_encoded_split_matches_training_from_text(tmp_path, corpus_dir):
+    from byteword.encode import encode_split
+    from byteword.corpus import read_split
+
+    encode_split(read_split(corpus_dir / "train.parquet")["text"].tolist(), tmp_path / "enc", max_word_bytes=48)
+    plain = job(tmp_path / "plain", corpus_dir, "hat")
+    train(plain)
+    mapped = dataclasses.replace(job(tmp_path / "mapped", corpus_dir, "hat"), encoded_dir=tmp_path / "enc")
+    train(mapped)
+    a, b = load_file(plain.out_dir / "model.safetensors"), load_file(mapped.out_dir / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)

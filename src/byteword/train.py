@@ -25,6 +25,7 @@ from tqdm import tqdm
 from byteword import checkpoint, distributed
 from byteword.corpus import read_split
 from byteword.data import WindowSampler, collate, document_windows
+from byteword.encode import load_encoded
 from byteword.evaluation.bpb import score_windows
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
 from byteword.sizing import size_to_flops_per_byte
@@ -81,6 +82,7 @@ class TrainJob:
     out_dir: Path
     checkpoint_dir: Path
     tokenizer_path: Path | None = None
+    encoded_dir: Path | None = None  # the training split encoded by byteword.encode (else read from Parquet)
     threads: int = 1
     device: str = "cpu"  # "cuda" trains on the GPU (under torchrun: this rank's GPU); resume there is exact up
     # to CUDA's nondeterminism
@@ -168,7 +170,6 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
         from byteword.tokenization import load_tokenizer
 
         tokenizer = load_tokenizer(job.tokenizer_path)
-    train_texts = read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist()
     valid_texts = read_split(Path(job.corpus_dir) / "valid.parquet")["text"].tolist()
     valid_windows = document_windows(valid_texts, job.training.context_bytes, job.training.eval_bytes)
     if not valid_windows:
@@ -181,7 +182,11 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     forward = torch.compile(model) if tc.compile else model  # shares the parameters; evaluation runs eagerly
     optimizer = make_optimizer(model, tc, fused=device.type == "cuda")
     params = list(model.parameters())
-    sampler = WindowSampler(train_texts, tc.context_bytes, job.seed)
+    if job.encoded_dir is not None:  # memory-mapped: a corpus of gigabytes is neither loaded nor re-split
+        sampler = WindowSampler.from_encoded(load_encoded(job.encoded_dir), tc.context_bytes, job.seed)
+    else:
+        sampler = WindowSampler(read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist(),
+                                tc.context_bytes, job.seed)
     flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)  # H-Net's re-measured as it learns
     step, bytes_seen, history, wall_before, train_flops = 0, 0, [], 0.0, 0.0
     run_nll, run_bytes, run_chunks = 0.0, 0, 0  # training loss and chunks since the last evaluation
