@@ -67,6 +67,7 @@ rule pretrain:
         runtime=lambda wc, attempt: config["training"]["runtime_minutes"] * attempt,  # retries: more time
     shell:
         "{params.launcher} -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
-        " --corpus-dir results/corpus/{wildcards.corpus} --encoded-dir $(dirname {input.encoded}) {params.tokenizer_arg}"
+        " --corpus-dir results/corpus/{wildcards.corpus} --encoded-dir $(dirname {input.encoded})"
+        " {params.tokenizer_arg}"
         " --out-dir $(dirname {output.model}) --checkpoint-dir {params.checkpoint_dir}"
         " --threads {threads} --device {params.device} > {log} 2>&1"

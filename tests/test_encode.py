@@ -10,6 +10,7 @@ from byteword.tokenization import token_bytes
 
 from conftest import SAMPLE
 
+# documents in three scripts, and the whitespace cases where the joined stream merges words across documents
 TEXTS = [SAMPLE, "Второй документ: кириллица.", "第三个文件没有空格。", "  leading spaces\n\nand a blank line ",
          "x", "long trailing run" + " " * 100, " \n ", "emoji 😀😀 end \n"]
 

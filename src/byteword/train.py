@@ -42,7 +42,7 @@ SCHEDULING_KEYS = ("gpus_per_job", "runtime_minutes", "mem_mb")
 @dataclass(frozen=True)
 class TrainConfig:
     context_bytes: int = 128  # window length in bytes, for training and evaluation alike
-    batch_size: int = 8  # the GLOBAL batch in windows (all ranks, all micro-batches): ≤ batch_size · context_bytes bytes
+    batch_size: int = 8  # the GLOBAL batch in windows (all ranks and micro-batches), ≤ batch_size · context_bytes bytes
     train_bytes: int = 2_000_000  # the budget: bytes seen (derived from the two below when they are set)
     flops_per_byte: float | None = None  # compute matching: size each backbone to this forward FLOPs/byte
     train_flops: float | None = None  # compute matching: training FLOPs budget; bytes = budget / (3 · target)
@@ -84,8 +84,7 @@ class TrainJob:
     tokenizer_path: Path | None = None
     encoded_dir: Path | None = None  # the training split encoded by byteword.encode (else read from Parquet)
     threads: int = 1
-    device: str = "cpu"  # "cuda" trains on the GPU (under torchrun: this rank's GPU); resume there is exact up
-    # to CUDA's nondeterminism
+    device: str = "cpu"  # "cuda": the GPU (this rank's under torchrun); resume there is exact up to CUDA nondeterminism
 
     @property
     def config(self) -> dict:
@@ -262,9 +261,9 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
             next_eval += tc.eval_every_bytes
         if step % tc.checkpoint_every_steps == 0 and not done and ctx.is_main:
             checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {
-                "config_hash": job.config_hash, "config": job.config, "step": step, "bytes_seen": bytes_seen, "history": history,
-                "run_nll": run_nll, "run_bytes": run_bytes, "run_chunks": run_chunks, "train_flops": train_flops,
-                "flops_per_byte": flops_per_byte, "sampler": sampler.state(),
+                "config_hash": job.config_hash, "config": job.config, "step": step, "bytes_seen": bytes_seen,
+                "history": history, "run_nll": run_nll, "run_bytes": run_bytes, "run_chunks": run_chunks,
+                "train_flops": train_flops, "flops_per_byte": flops_per_byte, "sampler": sampler.state(),
                 "torch_rng": torch.get_rng_state().tolist(),
                 "wall": time.time() - start})
     bar.close()
