@@ -19,3 +19,14 @@ def test_bench_measures_every_family_and_the_reference(tmp_path):
     assert (families["generate_bytes_per_second"] > 0).all()
     bench.plot(table, tmp_path / "throughput.png")
     assert (tmp_path / "throughput.png").stat().st_size > 10_000
+
+
+def test_bench_applies_activation_checkpointing(tmp_path):
+    corpus = tmp_path / "train.parquet"
+    pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
+    tiny = bench.Shape(context_bytes=48, batch_size=2, d_model=32, n_layers=1, n_heads=2)
+    options = bench.StepOptions(activation_checkpointing=True)
+    table = bench.run(corpus, bench.torch.device("cpu"), tiny, n_steps=1, families=["hat"], generate_bytes=1,
+                      options=options)
+    assert list(table["model"]) == ["hat"] and (table["bytes_per_second"] > 0).all()
+    assert options.suffix == "_activation_checkpointing"
