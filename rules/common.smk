@@ -2,6 +2,7 @@
 import json
 
 from byteword.models import model_config_from_dict
+from byteword.train import SCHEDULING_KEYS
 
 EXPERIMENT = config["experiment"]
 CORPORA = list(config["corpora"])
@@ -15,6 +16,9 @@ for _m in MODELS.values():
             f"does not train (it trains {', '.join(TOKENIZERS)})"
         )
 ENV = "../envs/byteword.yaml"
+# the training section as the training loop reads it: without the keys that only schedule jobs, so
+# moving a run to more GPUs (same global batch) neither reruns it nor orphans its checkpoint
+TRAINING = {k: v for k, v in config["training"].items() if k not in SCHEDULING_KEYS}
 NOISE = config["evaluation"]["noise"]["perturbations"]
 
 
@@ -36,6 +40,13 @@ def model_tokenizer(wildcards):
     if m.family == "transformer" and m.input == "bpe":
         return f"results/tokenizer/{wildcards.corpus}/{m.tokenizer}/tokenizer.json"
     return []
+
+
+def train_launcher(wildcards, resources):
+    """torchrun with one process per GPU when a pretrain job has several GPUs, else plain python."""
+    if resources.gpu > 1:
+        return f"torchrun --standalone --nproc_per_node {resources.gpu}"
+    return "python"
 
 
 def per_model(pattern, models=None):

@@ -1,9 +1,38 @@
-# A shell rule so the same command can later run under torchrun. Rolling checkpoints live in
-# results/checkpoints/, outside the declared outputs (Snakemake deletes those before a rerun).
+# The training split as memory maps (bytes, word starts), split into words once per corpus rather
+# than in every training job; words are chopped at the context length, as the sampler does.
+rule encode_corpus:
+    input:
+        train="results/corpus/{corpus}/train.parquet",
+    output:
+        stream="results/encoded/{corpus}/train/bytes.u8",
+        word_starts="results/encoded/{corpus}/train/word_starts.i64",
+        doc_starts="results/encoded/{corpus}/train/doc_starts.npy",
+        meta="results/encoded/{corpus}/train/encoded.json",
+    params:
+        max_word_bytes=config["training"]["context_bytes"],
+    log:
+        "results/logs/encode_corpus/{corpus}.log",
+    benchmark:
+        "results/benchmarks/encode_corpus/{corpus}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=120,
+    shell:
+        "python -m byteword encode --corpus-dir $(dirname {input.train}) --split train"
+        " --out-dir $(dirname {output.meta}) --max-word-bytes {params.max_word_bytes} > {log} 2>&1"
+
+
+# A shell rule so the same command runs under torchrun (one process per GPU) when the job has more
+# than one GPU. Rolling checkpoints live in results/checkpoints/, outside the declared outputs
+# (Snakemake deletes those before a rerun), so a killed job resumes where it stopped.
 rule pretrain:
     input:
         train="results/corpus/{corpus}/train.parquet",
         valid="results/corpus/{corpus}/valid.parquet",
+        encoded="results/encoded/{corpus}/train/encoded.json",
         tokenizer=model_tokenizer,
     output:
         model=run_dir("pretrain") + "model.safetensors",
@@ -16,12 +45,14 @@ rule pretrain:
                 "corpus": wc.corpus,
                 "model_name": wc.model,
                 "model": config["models"][wc.model],
-                "training": config["training"],
+                "training": TRAINING,
             },
             sort_keys=True,
         ),
         checkpoint_dir=lambda wc: f"results/checkpoints/{wc.corpus}/{wc.model}/seed{wc.seed}",
         tokenizer_arg=lambda wc, input: f"--tokenizer {input.tokenizer}" if input.tokenizer else "",
+        launcher=train_launcher,
+        device=lambda wc, resources: "cuda" if resources.gpu >= 1 else "cpu",
     log:
         "results/logs/pretrain/{corpus}/{model}/seed{seed}.log",
     benchmark:
@@ -31,10 +62,12 @@ rule pretrain:
     threads: config["threads"]
     priority: 10  # the longest jobs: start every training before any evaluation
     resources:
-        mem_mb=4000,
-        runtime=120,
+        gpu=config["training"]["gpus_per_job"],
+        mem_mb=config["training"]["mem_mb"],
+        runtime=lambda wc, attempt: config["training"]["runtime_minutes"] * attempt,  # retries: more time
     shell:
-        "python -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
-        " --corpus-dir results/corpus/{wildcards.corpus} {params.tokenizer_arg}"
+        "{params.launcher} -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
+        " --corpus-dir results/corpus/{wildcards.corpus} --encoded-dir $(dirname {input.encoded})"
+        " {params.tokenizer_arg}"
         " --out-dir $(dirname {output.model}) --checkpoint-dir {params.checkpoint_dir}"
-        " --threads {threads} > {log} 2>&1"
+        " --threads {threads} --device {params.device} > {log} 2>&1"

@@ -1,5 +1,6 @@
 """The training loop end to end on a small local corpus: outputs, exact resume, refusal, the load API."""
 
+import dataclasses
 import json
 from importlib import metadata
 
@@ -99,8 +100,19 @@ def test_checkpoint_from_another_config_is_refused(tmp_path, corpus_dir, monkeyp
     with pytest.raises(KeyboardInterrupt):
         train(first)
     monkeypatch.undo()
-    with pytest.raises(RuntimeError, match="delete it"):
+    with pytest.raises(RuntimeError, match=r"changed: training\.lr: 0\.003 -> 0\.001\); delete it"):
         train(job(tmp_path, corpus_dir, "bytes", lr=1e-3))
+
+
+def test_checkpoint_holds_no_pickled_objects(tmp_path, corpus_dir, monkeypatch):
+    j = job(tmp_path, corpus_dir, "hat")
+    monkeypatch.setattr(checkpoint, "save_checkpoint", _die_after(checkpoint.save_checkpoint))
+    with pytest.raises(KeyboardInterrupt):
+        train(j)
+    state = json.loads((j.checkpoint_dir / "state.json").read_text())  # sampler and RNG states as plain JSON
+    assert state["config"]["model"]["family"] == "hierarchical" and isinstance(state["torch_rng"], list)
+    optimizer = torch.load(j.checkpoint_dir / "optimizer.pt", weights_only=True)  # tensors and numbers only
+    assert optimizer["state"] and load_file(j.checkpoint_dir / "model.safetensors")
 
 
 def _die_after(save):
@@ -108,3 +120,41 @@ def _die_after(save):
         save(*args)
         raise KeyboardInterrupt
     return wrapped
+
+
+def test_non_finite_loss_stops_naming_the_step_and_the_checkpoint(tmp_path, corpus_dir, monkeypatch):
+    import byteword.train as train_module
+
+    real_build, calls = train_module.build_model, []
+
+    def poisoned_build(cfg, tokenizer=None):
+        model = real_build(cfg, tokenizer)
+
+        def poison(module, inputs, out):  # the 7th training forward returns NaN log-likelihoods
+            if module.training:
+                calls.append(1)
+                if len(calls) == 7:
+                    out.byte_logprobs = out.byte_logprobs * float("nan")
+            return out
+
+        model.register_forward_hook(poison)
+        return model
+
+    monkeypatch.setattr(train_module, "build_model", poisoned_build)
+    j = job(tmp_path, corpus_dir, "bytes")
+    with pytest.raises(FloatingPointError, match=rf"loss is nan at step 7; last good checkpoint in {j.checkpoint_dir}"):
+        train(j)
+    assert json.loads((j.checkpoint_dir / "state.json").read_text())["step"] == 5  # untouched by the bad step
+
+
+def test_training_from_the_encoded_split_matches_training_from_text(tmp_path, corpus_dir):
+    from byteword.encode import encode_split
+    from byteword.corpus import read_split
+
+    encode_split(read_split(corpus_dir / "train.parquet")["text"].tolist(), tmp_path / "enc", max_word_bytes=48)
+    plain = job(tmp_path / "plain", corpus_dir, "hat")
+    train(plain)
+    mapped = dataclasses.replace(job(tmp_path / "mapped", corpus_dir, "hat"), encoded_dir=tmp_path / "enc")
+    train(mapped)
+    a, b = load_file(plain.out_dir / "model.safetensors"), load_file(mapped.out_dir / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)

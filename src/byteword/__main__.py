@@ -1,4 +1,5 @@
-"""Command line: ``python -m byteword train ...`` (the pretrain rule's shell command, torchrun-ready)."""
+"""Command line: ``python -m byteword train ...`` (the pretrain rule's shell command, torchrun-ready) and
+``python -m byteword gpu-hours --configfile ...`` (the cost of an experiment before running it)."""
 
 from __future__ import annotations
 
@@ -17,22 +18,49 @@ def main(argv=None) -> int:
     t.add_argument("--seed", type=int, required=True)
     t.add_argument("--corpus-dir", type=Path, required=True)
     t.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json for BPE models")
+    t.add_argument("--encoded-dir", type=Path, default=None, help="the training split encoded by `byteword encode`")
     t.add_argument("--out-dir", type=Path, required=True)
     t.add_argument("--checkpoint-dir", type=Path, required=True)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--device", default="cpu", help="torch device to train on, e.g. cuda")
+    g = sub.add_parser("gpu-hours", help="estimated GPU-hours per training job of an experiment config")
+    g.add_argument("--configfile", type=Path, required=True)
+    g.add_argument("--mfu", type=float, default=0.3, help="assumed model FLOPs utilisation (0-1]")
+    g.add_argument("--gpu-tflops", type=float, default=989.0, help="peak dense bf16 TFLOP/s of one GPU (H100 SXM)")
+    e = sub.add_parser("encode", help="encode a corpus split once into memory-mapped arrays (bytes, words, BPE ids)")
+    e.add_argument("--corpus-dir", type=Path, required=True, help="folder of a prepared corpus (<split>.parquet)")
+    e.add_argument("--split", default="train", choices=["train", "valid", "test"])
+    e.add_argument("--out-dir", type=Path, required=True)
+    e.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json whose BPE ids to store too")
+    e.add_argument("--max-word-bytes", type=int, default=None,
+                   help="chop longer words as the sampler does: the training context_bytes")
     args = parser.parse_args(argv)
+    if args.command == "encode":
+        from byteword.corpus import read_split
+        from byteword.encode import encode_split
+        from byteword.tokenization import load_tokenizer
+
+        texts = read_split(args.corpus_dir / f"{args.split}.parquet")["text"].tolist()
+        tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
+        print(encode_split(texts, args.out_dir, tokenizer, args.max_word_bytes))
+        return 0
+    if args.command == "gpu-hours":
+        from byteword.budget import report
+
+        print(report(args.configfile, args.mfu, args.gpu_tflops))
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     from byteword.models import model_config_from_dict
-    from byteword.train import TrainConfig, TrainJob, train
+    from byteword.train import TrainJob, train, train_config_from_dict
 
     spec = json.loads(args.spec)
     model = model_config_from_dict(spec["model_name"], spec["model"])
     job = TrainJob(experiment=spec["experiment"], corpus=spec["corpus"], model=model,
-                   training=TrainConfig(**spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
+                   training=train_config_from_dict(spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
                    out_dir=args.out_dir, checkpoint_dir=args.checkpoint_dir,
-                   tokenizer_path=args.tokenizer if model.input == "bpe" else None, threads=args.threads,
+                   tokenizer_path=args.tokenizer if model.input == "bpe" else None, encoded_dir=args.encoded_dir,
+                   threads=args.threads,
                    device=args.device)
     train(job)
     return 0

@@ -43,10 +43,11 @@ class LoadedModel:
         valid = [self._decodable(c) for c in candidates]
         scores = torch.full((256,), -float("inf"))
         idx = [b for b in range(256) if valid[b]]
-        out = self.model(self.batch([candidates[b] for b in idx]))
+        device = next(self.model.parameters()).device
+        out = self.model(self.batch([candidates[b] for b in idx]).to(device))
         # log p(prefix + b) as an unfinished text: the last word's end-of-word symbol is not yet emitted
         total = (out.byte_logprobs * out.byte_mask).sum(1) - out.end_logprob
-        scores[idx] = total.float()
+        scores[idx] = total.float().cpu()
         return torch.log_softmax(scores, dim=0)
 
     @staticmethod

@@ -8,7 +8,9 @@ levels are half as wide. Batches are collated before the clock starts, so the nu
 throughput; the collation rate (bytes/s on one CPU core) is measured separately and shows whether a
 single-process data loader would keep up. On a GPU the step runs under bf16 autocast with TF32
 matmuls and fused AdamW; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s
-divided by the card's dense bf16 peak. One row per model to Parquet, one figure."""
+divided by the card's dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s
+``generate``, in float32) is measured per family too. ``--compile`` and ``--activation-checkpointing``
+apply those training options to the timed step. One row per model to Parquet, one figure."""
 
 from __future__ import annotations
 
@@ -83,8 +85,21 @@ def time_steps(step, n_steps: int, device: torch.device) -> float:
     return (time.perf_counter() - start) / n_steps
 
 
-def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_fn) -> dict:
+@dataclasses.dataclass(frozen=True)
+class StepOptions:
+    """Training options of byteword.train applied to the timed step (both off: the plain eager step)."""
+    compile: bool = False
+    activation_checkpointing: bool = False
+
+    @property
+    def suffix(self) -> str:
+        return "".join(f"_{k}" for k, v in dataclasses.asdict(self).items() if v)
+
+
+def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_fn,
+                options: StepOptions = StepOptions()) -> dict:
     model.to(device).train()
+    forward = torch.compile(model) if options.compile else model  # the first (warm-up) steps compile
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     rotation = itertools.cycle(batches)
@@ -92,7 +107,7 @@ def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_f
     def step():
         batch = next(rotation)
         with autocast:
-            loss = loss_fn(model, batch)
+            loss = loss_fn(forward, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -108,31 +123,60 @@ def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_f
     return row
 
 
-def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device, n_steps: int) -> dict:
+def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device) -> float:
+    """Greedy generation speed in bytes/s through ``LoadedModel.generate`` (each byte scores the prefix
+    with all 256 candidate continuations, without a cache), after one warm-up byte."""
+    from byteword.api import LoadedModel
+
+    loaded = LoadedModel(model.to(device), None, {"training": {"context_bytes": context_bytes}})
+    loaded.generate(prompt, n_bytes=1, temperature=0)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    loaded.generate(prompt, n_bytes=n_bytes, temperature=0)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    model.cpu().train()
+    return n_bytes / (time.perf_counter() - start)
+
+
+def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device, n_steps: int,
+                 generate_bytes: int = 64, options: StepOptions = StepOptions()) -> dict:
+    from byteword.train import set_activation_checkpointing
+
     torch.manual_seed(0)
     model = build_model(model_config_from_dict(name, entry))
+    set_activation_checkpointing(model, options.activation_checkpointing)
     train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
     start = time.perf_counter()
     batches = [collate(w, model.batch_kind, max_word_bytes=model.cfg.max_word_bytes) for w in windows]
     collate_rate = len(windows) * n_bytes / (time.perf_counter() - start)  # bytes/s on one CPU thread
     batches = [b.to(device) for b in batches]
-    row = bench_model(name, model, batches, n_bytes, device, n_steps, lambda m, b: m(b).loss)
+    row = bench_model(name, model, batches, n_bytes, device, n_steps, lambda m, b: m(b).loss, options)
     row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
+    # a prompt of half a window of whole words, then as many new bytes as fit in the other half
+    context = max(len(w) for w in windows[0])
+    prompt = windows[0][0][: context // 2].decode("utf-8", errors="ignore")
+    row["generate_bytes_per_second"] = generation_rate(model, prompt, min(context // 2, generate_bytes), context,
+                                                       device)
     return row
 
 
-def bench_llama(shape: Shape, windows: list[list[bytes]], n_bytes: int, device, n_steps: int) -> dict:
+def bench_llama(shape: Shape, windows: list[list[bytes]], n_bytes: int, device, n_steps: int,
+                options: StepOptions = StepOptions()) -> dict:
     """The reference at the byte transformer's shape, on the same windows (BOS first, as ours reads them)."""
     ids = [torch.cat([torch.full((shape.batch_size, 1), 256), collate(w, "bytes").bytes], 1) for w in windows]
     row = bench_model("llama_reference", llama_reference(shape), [i.to(device) for i in ids], n_bytes, device,
-                      n_steps, lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss)
+                      n_steps, lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss,
+                      StepOptions(compile=options.compile))
     # Llama's SwiGLU MLP has 3 matrices of width 8/3·d: the FLOPs of our 2 of width 4·d, up to rounding
     ours = build_model(model_config_from_dict("bytes", family_entries(shape)["bytes"]))
     row.update(family="reference", train_flops_per_byte=TRAIN_MULTIPLIER * forward_flops_per_byte(ours, windows[0]))
     return row
 
 
-def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families: list[str]) -> pd.DataFrame:
+def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families: list[str],
+        generate_bytes: int = 64, options: StepOptions = StepOptions()) -> pd.DataFrame:
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
     windows = [sampler.sample(shape.batch_size) for _ in range(4)]
@@ -144,7 +188,7 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
         if families and name not in families:
             continue
         try:  # one family failing (e.g. out of memory) still leaves the others measured
-            rows.append(bench_family(name, entry, windows, n_bytes, device, n_steps))
+            rows.append(bench_family(name, entry, windows, n_bytes, device, n_steps, generate_bytes, options))
         except Exception as e:  # noqa: BLE001 - reported in the table, not hidden
             rows.append({"model": name, "family": entry["family"], "error": f"{type(e).__name__}: {e}"})
             if device.type == "cuda":
@@ -152,7 +196,7 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
         print(rows[-1], flush=True)
     if not families or "llama" in families:
         try:
-            rows.append(bench_llama(shape, windows, n_bytes, device, n_steps))
+            rows.append(bench_llama(shape, windows, n_bytes, device, n_steps, options))
         except Exception as e:  # noqa: BLE001 - reported in the table, not hidden
             rows.append({"model": "llama_reference", "family": "reference", "error": f"{type(e).__name__}: {e}"})
         print(rows[-1], flush=True)
@@ -160,6 +204,7 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
     cpu = f"cpu ({torch.get_num_threads()} threads)"
     table["device"] = torch.cuda.get_device_name() if device.type == "cuda" else cpu
     table["shape"] = str(dataclasses.asdict(shape))
+    table["options"] = str(dataclasses.asdict(options))
     table["achieved_tflops"] = table["train_flops_per_byte"] * table["bytes_per_second"] / 1e12
     if peak:
         table["mfu"] = table["achieved_tflops"] * 1e12 / peak
@@ -189,6 +234,11 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="timed steps per model")
     parser.add_argument("--families", nargs="*", default=[], help="subset of models (default: all + llama)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the timed step (as training.compile)")
+    parser.add_argument("--activation-checkpointing", action="store_true",
+                        help="recompute backbone blocks in backward (as training.activation_checkpointing)")
+    parser.add_argument("--generate-bytes", type=int, default=None, help="bytes generated per model "
+                        "(default 64 on GPU, 8 on CPU, where each byte costs a forward pass over 256 candidates)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/measurements"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -199,12 +249,14 @@ def main(argv=None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     device = torch.device("cuda" if args.gpu else "cpu")
     shape = GPU_SHAPE if args.gpu else CPU_SHAPE
-    table = run(args.corpus, device, shape, args.steps or (20 if args.gpu else 10), args.families)
+    options = StepOptions(compile=args.compile, activation_checkpointing=args.activation_checkpointing)
+    table = run(args.corpus, device, shape, args.steps or (20 if args.gpu else 10), args.families,
+                args.generate_bytes or (64 if args.gpu else 8), options)
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "throughput_gpu" if args.gpu else "throughput_cpu"
+    stem = ("throughput_gpu" if args.gpu else "throughput_cpu") + options.suffix
     table.to_parquet(args.out / f"{stem}.parquet", index=False)
     plot(table, args.out / f"{stem}.png")
-    print(table.drop(columns=["shape"]).to_string())
+    print(table.drop(columns=["shape", "options"]).to_string())
     return 0
 
 

@@ -4,8 +4,9 @@ Final model: ``model.safetensors`` (safetensors.torch.save_model, which handles 
 ``model.json`` (model config, training config, versions, parameter counts, FLOPs per byte).
 Rolling checkpoint: a directory holding ``model.safetensors``, ``optimizer.pt`` (tensors only, loaded
 with ``weights_only=True``) and ``state.json`` (step, bytes seen, sampler and torch RNG states as
-plain JSON, metrics history, config hash). It is written into a temporary directory and renamed,
-so a kill while writing leaves the previous checkpoint intact."""
+plain JSON, metrics history, the config and its hash, so a refusal names what changed). It is
+written into a temporary directory and renamed, so a kill while writing leaves the previous
+checkpoint intact."""
 
 from __future__ import annotations
 
@@ -44,9 +45,22 @@ def save_checkpoint(ckpt_dir, model, optimizer, state: dict) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load_checkpoint(ckpt_dir, model, optimizer, expected_hash: str) -> dict | None:
+def config_differences(saved: dict, expected: dict, prefix: str = "") -> list[str]:
+    """Dotted names of the settings that differ between two nested config dicts."""
+    out = []
+    for key in sorted(set(saved) | set(expected)):
+        a, b = saved.get(key), expected.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+def load_checkpoint(ckpt_dir, model, optimizer, expected_hash: str, expected_config: dict | None = None
+                    ) -> dict | None:
     """Restore model and optimizer in place and return the saved state, or None if there is none.
-    A checkpoint written under a different config is refused with a message."""
+    A checkpoint written under a different config is refused with a message naming what changed."""
     ckpt_dir = Path(ckpt_dir)
     if not ckpt_dir.exists():
         old = ckpt_dir.with_name(ckpt_dir.name + ".old")  # killed between the two renames
@@ -55,8 +69,10 @@ def load_checkpoint(ckpt_dir, model, optimizer, expected_hash: str) -> dict | No
         ckpt_dir = old
     state = json.loads((ckpt_dir / "state.json").read_text())
     if state.get("config_hash") != expected_hash:
+        changed = config_differences(state.get("config") or {}, expected_config or {})
+        detail = f" (changed: {'; '.join(changed)})" if changed and expected_config is not None else ""
         raise RuntimeError(f"checkpoint {ckpt_dir} was written for config {state.get('config_hash')}, "
-                           f"not {expected_hash}; delete it to start this run afresh")
+                           f"not {expected_hash}{detail}; delete it to start this run afresh")
     load_model(model, str(ckpt_dir / "model.safetensors"))
     optimizer.load_state_dict(torch.load(ckpt_dir / "optimizer.pt", weights_only=True))
     return state

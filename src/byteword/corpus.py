@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 COLUMNS = ["doc_id", "text", "language", "n_bytes"]
 DEFAULT_WIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
-REQUIRED_SOURCE_KEYS = {"gensim_wiki": [], "huggingface": ["repo"], "url": ["url"], "local": ["paths"]}
+# a url source needs its sha256: a download is only used when it matches, so results never rest on
+# an unverified file
+REQUIRED_SOURCE_KEYS = {"gensim_wiki": [], "huggingface": ["repo"], "url": ["url", "sha256"], "local": ["paths"]}
 QUOTE_RUNS = re.compile(r"'{2,}")                        # ''italic'', '''bold''', '''''both'''''
 GALLERY_LINES = re.compile(r"^(?:File|Image):[^\n]*\n?", re.MULTILINE | re.IGNORECASE)
 MANY_NEWLINES = re.compile(r"\n{3,}")

@@ -69,8 +69,23 @@ class WindowSampler:
 
     def __init__(self, texts, context_bytes: int, seed: int):
         stream = "\n\n".join(texts)
-        self.data = np.frombuffer(stream.encode("utf-8"), dtype=np.uint8)
-        self.starts = np.append(word_byte_starts(stream, max_word_bytes=context_bytes), len(self.data))
+        data = np.frombuffer(stream.encode("utf-8"), dtype=np.uint8)
+        self._setup(data, np.append(word_byte_starts(stream, max_word_bytes=context_bytes), len(data)), context_bytes,
+                    seed)
+
+    @classmethod
+    def from_encoded(cls, encoded: dict, context_bytes: int, seed: int) -> "WindowSampler":
+        """The same sampler over a split encoded by ``byteword.encode`` (memory-mapped, not re-split)."""
+        if encoded["meta"]["max_word_bytes"] != context_bytes:
+            raise ValueError(f"the split was encoded with max_word_bytes={encoded['meta']['max_word_bytes']}, "
+                             f"not the context of {context_bytes} bytes; encode it again with that value")
+        sampler = cls.__new__(cls)
+        sampler._setup(encoded["bytes"], encoded["word_starts"], context_bytes, seed)  # no copy of either
+        return sampler
+
+    def _setup(self, data: np.ndarray, starts: np.ndarray, context_bytes: int, seed: int) -> None:
+        self.data = data  # (n_bytes,) uint8
+        self.starts = starts  # (n_words + 1,) int64 word starts, then the end
         self.context_bytes = context_bytes
         self.rng = np.random.default_rng(seed)
         if len(self.data) <= context_bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 
 class RMSNorm(nn.Module):
@@ -87,8 +88,16 @@ class Block(nn.Module):
         self.norm1, self.norm2 = RMSNorm(d_model), RMSNorm(d_model)
         self.attn = Attention(d_model, n_heads)
         self.mlp = MLP(d_model)
+        # activation checkpointing: keep only the block's input in training and recompute the rest in
+        # backward (less memory for one more forward); set by the training loop, off by default
+        self.checkpointing = False
 
     def forward(self, x, mask, causal):
+        if self.checkpointing and self.training and torch.is_grad_enabled():
+            return checkpoint(self._forward, x, mask, causal, use_reentrant=False)
+        return self._forward(x, mask, causal)
+
+    def _forward(self, x, mask, causal):
         x = x + self.attn(self.norm1(x), mask, causal)
         return x + self.mlp(self.norm2(x))
 
