@@ -78,19 +78,18 @@ def test_a_model_that_always_hits_scores_one_and_a_zero_head_scores_zero(make_mo
         model.head.weight.zero_()
     scored = score_positions(model, positions, tokenizer)
     assert not scored.next_word.any() and not scored.word_bytes.any()
-    # uniform predictions: a byte model makes one 256-way guess per byte of the word and its ending byte; HAT
-    # (words of at most 8 bytes here) guesses among 257 for the previous word's end, each byte, the word's end
-    # and the next word's first byte
+    # uniform predictions: a byte model makes one 256-way guess per byte of the word; HAT (words of at most
+    # 8 bytes here) guesses among 257 for the previous word's end and for each byte of the word
     n = (scored.end - scored.start).to_numpy()
     if kind in ("bytes", "hnet"):
-        assert scored.nll.to_numpy() == pytest.approx((n + 1) * math.log(256), rel=1e-5)
+        assert scored.nll.to_numpy() == pytest.approx(n * math.log(256), rel=1e-5)
         table = accuracy_by_bucket(scored, n_resamples=20)
         bits = table[table.metric == "word_bpb"].value.dropna()
         assert len(bits) and bits.to_numpy() == pytest.approx(8.0, abs=1e-4)
     if kind == "hat":
         short = n <= 8
         assert short.sum() > 10
-        assert scored.nll.to_numpy()[short] == pytest.approx((n[short] + 3) * math.log(257), rel=1e-5)
+        assert scored.nll.to_numpy()[short] == pytest.approx((n[short] + 1) * math.log(257), rel=1e-5)
     assert model.training  # the evaluation mode it switched to is undone
 
 

@@ -296,7 +296,7 @@ def next_word(table: pd.DataFrame):
     fig, axes = plt.subplots(1, 3, figsize=(18, 4))
     panels = [("next_word", "Next word: its bytes, then the space that ends it", "greedy exact match (95% CI)"),
               ("word_bytes", "Word bytes only (hierarchical: + end-of-word)", "greedy exact match (95% CI)"),
-              ("word_bpb", "Bits per byte of the word and its ending byte", "bits per byte (95% CI)")]
+              ("word_bpb", "Bits per byte of the word given its context", "bits per byte (95% CI)")]
     for ax, (metric, title, ylabel) in zip(axes, panels):
         part = table[table["metric"] == metric].copy()
         part["group"] = [f"{b}\n(n={n})" for b, n in zip(part["bucket"], part["n"])]

@@ -12,11 +12,13 @@ Two scores per position, both under teacher forcing from the model's own greedy 
   end-of-word symbol is one of the word's predictions.
 - ``word_bytes``: only the word's own predictions are top choices — HAT's word accuracy (its bytes
   and its end-of-word symbol); for flat models nothing checks that the word ends.
-- ``word_bpb``: bits per byte of the word and the byte that ends it given the context, by the chain
-  rule (NLL of context + word + byte minus NLL of the context, both read as unfinished text; for
-  hierarchical models this moves the previous word's end-of-word into the word's cost, the analogue
-  of a byte model predicting the word's leading space). Softer than exact match, so it still
-  separates models where greedy exact match is zero, as it is for rare words at small scale.
+- ``word_bpb``: bits per byte of the word given the context, by the chain rule: NLL of context + word
+  minus NLL of the context, both read as unfinished text (no closing end-of-word). For hierarchical
+  models this puts the previous word's end-of-word into the word's cost, the analogue of a byte
+  model predicting the word's leading space; whether the word ends is left to ``next_word`` (a BPE
+  model cannot score a lone ending space fairly: its tokens attach spaces to the following word).
+  Softer than exact match, so it still separates models where exact match is zero, as it is for
+  rare words at small scale.
 
 Buckets partition words by their count in the training split: unseen, 1–10, 11–100, >100. Positions
 are sampled per bucket (the rare buckets would otherwise be nearly empty), the same for every model."""
@@ -92,7 +94,7 @@ def next_word_positions(texts, counts: Counter, context_bytes: int, max_word_byt
 
 @torch.no_grad()
 def score_positions(model, positions: pd.DataFrame, tokenizer=None, batch_size: int = 16) -> pd.DataFrame:
-    """``positions`` plus bool columns next_word and word_bytes and the NLL (nats) of the word and its ending byte."""
+    """``positions`` plus bool columns next_word and word_bytes and the NLL (nats) of the word given its context."""
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -101,11 +103,10 @@ def score_positions(model, positions: pd.DataFrame, tokenizer=None, batch_size: 
         chunk = positions.iloc[s : s + batch_size]
         out = model(collate(list(chunk.window), model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
         byte_hit, start_hit = out.byte_hit.cpu(), out.start_hit.cpu()
-        # chain rule: NLL(word + ending byte | context) = NLL(window) - NLL(context), each as an unfinished text
-        # (a hierarchical model's closing end-of-word is taken out; the previous word's counts for the word)
+        # chain rule: NLL(word | context) = NLL(context + word) - NLL(context), each read as unfinished text
+        with_word = [w[:b] for w, b in zip(chunk.window, chunk.end)]
         context = [w[:a] for w, a in zip(chunk.window, chunk.start)]
-        nll.extend(_prefix_nll(model, list(chunk.window), tokenizer, device) - _prefix_nll(model, context, tokenizer,
-                                                                                              device))
+        nll.extend(_prefix_nll(model, with_word, tokenizer, device) - _prefix_nll(model, context, tokenizer, device))
         for row, (a, b) in enumerate(zip(chunk.start, chunk.end)):
             inside = bool(byte_hit[row, a:b].all())
             word_bytes.append(inside)
@@ -122,14 +123,13 @@ def _prefix_nll(model, windows: list[bytes], tokenizer, device) -> np.ndarray:
 
 
 def accuracy_by_bucket(scored: pd.DataFrame, n_resamples: int = 1000) -> pd.DataFrame:
-    """One row per bucket and metric: accuracies, and BPB of the words with their ending byte, each with a
-    bootstrap interval over positions."""
+    """One row per bucket and metric: accuracies and the words' BPB, each with a bootstrap interval over positions."""
     rows = []
     for name, *_ in BUCKETS:
         part = scored[scored.bucket == name]
         for metric in ("next_word", "word_bytes"):
             rows.append({"bucket": name, "metric": metric, **mean_ci(part[metric].to_numpy(float), n_resamples)})
-        n_bytes = (part.end - part.start + 1).to_numpy()
+        n_bytes = (part.end - part.start).to_numpy()
         bpb, (low, high) = math.nan, (math.nan, math.nan)
         if len(part):
             bpb, (low, high) = bits_per_byte(part.nll, n_bytes), bootstrap_ci(part.nll, n_bytes, n_resamples)
