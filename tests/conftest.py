@@ -24,6 +24,25 @@ FAMILY_ENTRIES = {
     "hnet": {"family": "hnet", "target_chunk_bytes": 4.0, "encoder": TINY_LEVEL,
              "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2}, "decoder": TINY_LEVEL},
 }
+TOY_WORDS = "alpha beta gamma delta word text model byte token river stone light".split()
+
+
+def toy_corpus(root, n_docs: int, words_per_doc: int):
+    """A prepared corpus of ``n_docs`` local text files of seeded word patterns; returns its folder."""
+    from byteword.corpus import corpus_config_from_dict, prepare_corpus
+
+    paths = []
+    for i in range(n_docs):
+        p = root / f"doc{i}.txt"
+        p.write_text(" ".join(TOY_WORDS[(i * j + j) % len(TOY_WORDS)] for j in range(words_per_doc)) + ".\n")
+        paths.append(str(p))
+    cfg = corpus_config_from_dict("toy", {"source": {"kind": "local", "paths": paths},
+                                          "split": {"mode": "document_hash", "valid_fraction": 0.2,
+                                                    "test_fraction": 0.2}})
+    prepare_corpus(cfg, root / "out")
+    return root / "out"
+
+
 SAMPLE = ("The cat sat on the mat. Привет, мир! Tabs\tand\r\nCRLF, emoji 😀 and   runs of spaces. " * 4)
 
 

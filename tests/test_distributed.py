@@ -11,13 +11,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from byteword.corpus import corpus_config_from_dict, prepare_corpus
 from byteword.models import model_config_from_dict
 from byteword.train import TrainConfig, TrainJob, train
 
-from conftest import FAMILY_ENTRIES
+from conftest import FAMILY_ENTRIES, toy_corpus
 
-WORDS = "alpha beta gamma delta word text model byte token river stone light".split()
 # every step is evaluated, so the metrics hold one training loss per step
 TRAINING = dict(context_bytes=48, batch_size=4, train_bytes=1500, eval_every_bytes=1, eval_bytes=200,
                 checkpoint_every_steps=1000)
@@ -26,17 +24,7 @@ STEP_COLUMNS = ["step", "bytes_seen", "train_bpb", "valid_bpb"]
 
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    paths = []
-    for i in range(20):
-        p = root / f"doc{i}.txt"
-        p.write_text(" ".join(WORDS[(i * j + j) % len(WORDS)] for j in range(120)) + ".\n")
-        paths.append(str(p))
-    cfg = corpus_config_from_dict("toy", {"source": {"kind": "local", "paths": paths},
-                                          "split": {"mode": "document_hash", "valid_fraction": 0.2,
-                                                    "test_fraction": 0.2}})
-    prepare_corpus(cfg, root / "out")
-    return root / "out"
+    return toy_corpus(tmp_path_factory.mktemp("corpus"), n_docs=20, words_per_doc=120)
 
 
 def single_process(tmp_path, corpus_dir, kind, **training):

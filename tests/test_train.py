@@ -11,30 +11,18 @@ from safetensors.torch import load_file
 
 import byteword
 from byteword import checkpoint
-from byteword.corpus import corpus_config_from_dict, prepare_corpus
 from byteword.data import document_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models import model_config_from_dict
 from byteword.train import TrainConfig, TrainJob, train
 
-from conftest import FAMILY_ENTRIES
+from conftest import FAMILY_ENTRIES, toy_corpus
 
-WORDS = "alpha beta gamma delta word text model byte token river stone light".split()
 
 
 @pytest.fixture(scope="module")
 def corpus_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus")
-    paths = []
-    for i in range(30):
-        p = root / f"doc{i}.txt"
-        p.write_text(" ".join(WORDS[(i * j + j) % len(WORDS)] for j in range(150)) + ".\n")
-        paths.append(str(p))
-    cfg = corpus_config_from_dict("toy", {"source": {"kind": "local", "paths": paths},
-                                          "split": {"mode": "document_hash", "valid_fraction": 0.2,
-                                                    "test_fraction": 0.2}})
-    prepare_corpus(cfg, root / "out")
-    return root / "out"
+    return toy_corpus(tmp_path_factory.mktemp("corpus"), n_docs=30, words_per_doc=150)
 
 
 def job(tmp_path, corpus_dir, kind="hat", **training):
