@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from byteword.evaluation.analogy import analogy_accuracy, analogy_by_section, load_analogies
-from byteword.evaluation.bootstrap import mean_ci
-from byteword.evaluation.geometry import (anisotropy, intrinsic_dimension, intrinsic_dimension_ci,
-                                          resample_counts, typo_robustness, typo_scores)
+from byteword.evaluation.bootstrap import mean_ci, resample_counts
+from byteword.evaluation.geometry import (anisotropy, intrinsic_dimension, intrinsic_dimension_ci, typo_robustness,
+                                          typo_scores)
 from byteword.evaluation.probes import (bag_of_bytes, character_probe, lemma_groups, load_polarity, random_control,
                                         sentence_probe, split_by_group)
 

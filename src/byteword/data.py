@@ -48,6 +48,13 @@ def split_windows(text: str, context_bytes: int) -> list[bytes]:
     return windows
 
 
+def char_start(data: bytes, i: int) -> int:
+    """The first index >= i that is not a UTF-8 continuation byte, so a window never starts mid-character."""
+    while i < len(data) and data[i] & 0xC0 == 0x80:
+        i += 1
+    return i
+
+
 def document_windows(texts, context_bytes: int, max_bytes: int | None = None) -> list[bytes]:
     """Evaluation windows over documents in order, stopping once ``max_bytes`` are collected."""
     out, total = [], 0

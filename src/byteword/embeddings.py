@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 
 from byteword.corpus import gensim_test_data
-from byteword.data import split_windows
+from byteword.data import char_start, split_windows
 from byteword.evaluation.analogy import load_analogies
-from byteword.evaluation.next_word import char_start, bucket_of, word_counts
+from byteword.evaluation.next_word import bucket_of, word_counts
 from byteword.evaluation.noise import perturb_word
 from byteword.segment import split_words
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from byteword.evaluation.bootstrap import mean_ci
+from byteword.evaluation.word_similarity import unit_vectors
 
 COLUMNS = ["a", "b", "c", "d"]
 
@@ -29,10 +30,6 @@ def load_analogies() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["section", *COLUMNS])
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
-    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
-
-
 def analogy_correct(questions: pd.DataFrame, vectors: dict[str, np.ndarray],
                     chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """(covered, correct), two (n_questions,) bool arrays; ``correct`` is False where not covered.
@@ -45,7 +42,7 @@ def analogy_correct(questions: pd.DataFrame, vectors: dict[str, np.ndarray],
     correct = np.zeros(len(questions), dtype=bool)
     if not covered.any():
         return covered, correct
-    unit = _unit_rows(np.stack([np.asarray(vectors[w], dtype=np.float32) for w in vocab]))  # (V, d)
+    unit = unit_vectors(np.stack([np.asarray(vectors[w], dtype=np.float32) for w in vocab]))  # (V, d)
     q_ids = ids[covered]                                                                      # (m, 4)
     hits = np.empty(len(q_ids), dtype=bool)
     for start in range(0, len(q_ids), chunk):

@@ -13,6 +13,14 @@ def resample_indices(n: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarr
     return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
 
 
+def resample_counts(n: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """(n_resamples, n) how often each item is drawn: the draws of ``resample_indices`` as counts, so a
+    resampled sum is one matrix product."""
+    idx = resample_indices(n, n_resamples, seed)  # (R, n)
+    flat = idx + n * np.arange(n_resamples)[:, None]
+    return np.bincount(flat.ravel(), minlength=n_resamples * n).reshape(n_resamples, n)
+
+
 def statistic_ci(n: int, statistic: Callable[[np.ndarray], float], n_resamples: int = 1000, level: float = 0.95,
                  seed: int = 0) -> tuple[float, float]:
     """Interval of ``statistic(indices)`` over resampled item indices (items: words, pairs, sentences)."""

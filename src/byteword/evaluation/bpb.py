@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from byteword.data import collate
+from byteword.evaluation.bootstrap import resample_indices
 
 
 class WindowScores(NamedTuple):
@@ -54,8 +55,7 @@ def bits_per_byte(nll_nats, n_bytes) -> float:
 def bootstrap_ci(nll_nats, n_bytes, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile interval of BPB over windows resampled with replacement (a ratio of sums each time)."""
     nll_nats, n_bytes = np.asarray(nll_nats, float), np.asarray(n_bytes, float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(nll_nats), size=(n_resamples, len(nll_nats)))
+    idx = resample_indices(len(nll_nats), n_resamples, seed)
     samples = nll_nats[idx].sum(1) / (math.log(2) * n_bytes[idx].sum(1))
     alpha = (1 - level) / 2
     return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from byteword.embeddings import load_word_pairs, vectors_from_table, whiten
+from byteword.embeddings import LETTERS_ONLY, load_word_pairs, vectors_from_table, whiten
 from byteword.evaluation.analogy import analogy_accuracy, load_analogies
 from byteword.evaluation.geometry import anisotropy, intrinsic_dimension_ci, typo_robustness
 from byteword.evaluation.probes import bag_of_bytes, character_probe, load_polarity, random_control, sentence_probe
@@ -65,7 +65,7 @@ def character_probe_table(static: list[pd.DataFrame], n_resamples: int, seed: in
     over the clean letter-only words, split by lemma."""
     rows = []
     for t in static:
-        words = t[(t["kind"] == "clean") & t["word"].str.fullmatch(r"[^\W\d_]+")]
+        words = t[(t["kind"] == "clean") & t["word"].str.fullmatch(LETTERS_ONLY.pattern)]
         X = np.stack(words["vector"].to_numpy())
         for vectors, matrix in (("model", X), ("random control", random_control(list(words["word"]), X.shape[1], seed))):
             probe = character_probe(list(words["word"]), matrix, seed=seed, n_resamples=n_resamples)

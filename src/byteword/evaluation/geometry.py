@@ -7,21 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from byteword.evaluation.bootstrap import mean_ci, resample_indices
-
-
-def resample_counts(n: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
-    """(n_resamples, n) how often each item is drawn; the same draws as ``bootstrap.resample_indices``,
-    as counts, so a resampled sum is one matrix product."""
-    idx = resample_indices(n, n_resamples, seed)                                           # (R, n)
-    flat = idx + n * np.arange(n_resamples)[:, None]
-    return np.bincount(flat.ravel(), minlength=n_resamples * n).reshape(n_resamples, n)
+from byteword.evaluation.bootstrap import mean_ci, resample_counts, resample_indices
+from byteword.evaluation.word_similarity import unit_vectors
 
 
 def unit_rows(X: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; all-zero rows stay zero."""
-    X = np.asarray(X, dtype=np.float64)
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+    """Rows scaled to unit length in float64; all-zero rows stay zero."""
+    return unit_vectors(np.asarray(X, dtype=np.float64))
 
 
 def anisotropy(X: np.ndarray, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:

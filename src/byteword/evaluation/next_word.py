@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from byteword.data import collate
+from byteword.data import char_start, collate
 from byteword.evaluation.bootstrap import mean_ci
 from byteword.evaluation.bpb import bits_per_byte, bootstrap_ci
 from byteword.segment import split_words
@@ -60,13 +60,6 @@ def word_counts(texts) -> Counter:
 def ends_word(following: str) -> bool:
     """The next word starts with one-byte whitespace (not e.g. a 3-byte thin space), so one byte ends it."""
     return following[:1].isspace() and following[:1].isascii()
-
-
-def char_start(data: bytes, i: int) -> int:
-    """The first index >= i that is not a UTF-8 continuation byte, so a window never starts mid-character."""
-    while i < len(data) and data[i] & 0xC0 == 0x80:
-        i += 1
-    return i
 
 
 def next_word_positions(texts, counts: Counter, context_bytes: int, max_word_bytes: int, per_bucket: int,

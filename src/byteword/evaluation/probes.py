@@ -20,8 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from byteword.evaluation.bootstrap import mean_ci
-from byteword.evaluation.geometry import resample_counts
+from byteword.evaluation.bootstrap import mean_ci, resample_counts
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 

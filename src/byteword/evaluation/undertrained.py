@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from byteword.evaluation.bootstrap import resample_indices
+
 THRESHOLDS = (0, 5, 20)
 
 
@@ -42,8 +44,7 @@ def indicators(input_embeddings: np.ndarray, output_embeddings: np.ndarray) -> d
 def score_indicators(scores: dict[str, np.ndarray], counts: np.ndarray, n_resamples: int = 1000,
                      seed: int = 0) -> pd.DataFrame:
     """One row per indicator and count threshold: ROC-AUC with a bootstrap interval over tokens."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(counts), size=(n_resamples, len(counts)))
+    idx = resample_indices(len(counts), n_resamples, seed)
     rows = []
     for threshold in THRESHOLDS:
         positive = counts <= threshold

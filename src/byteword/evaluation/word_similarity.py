@@ -7,12 +7,17 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from byteword.evaluation.bootstrap import resample_indices
+
+
+def unit_vectors(X: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` scaled to unit length, in its own dtype; all-zero rows stay zero."""
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity of (n, d) arrays."""
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
-    return (a * b).sum(1)
+    return (unit_vectors(a) * unit_vectors(b)).sum(1)
 
 
 def shared_pairs(pairs: pd.DataFrame, vocabularies: list[set[str]]) -> pd.DataFrame:
@@ -25,8 +30,7 @@ def spearman_with_ci(human: np.ndarray, predicted: np.ndarray, n_resamples: int 
                      seed: int = 0) -> tuple[float, float, float]:
     """Spearman rho and a percentile bootstrap interval over pairs."""
     rho = float(spearmanr(human, predicted).statistic)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(human), size=(n_resamples, len(human)))
+    idx = resample_indices(len(human), n_resamples, seed)
     boots = np.array([spearmanr(human[i], predicted[i]).statistic for i in idx])
     alpha = (1 - level) / 2
     return rho, float(np.nanquantile(boots, alpha)), float(np.nanquantile(boots, 1 - alpha))
