@@ -16,7 +16,7 @@ def training_curves(metrics: pd.DataFrame):
     a third panel shows the bytes per chunk of every model that draws chunks, against its target."""
     chunked = metrics[metrics["valid_bytes_per_chunk"].notna()] if "valid_bytes_per_chunk" in metrics else metrics[:0]
     fig, axes = plt.subplots(1, 3 if len(chunked) else 2, figsize=(16 if len(chunked) else 11, 4))
-    for (model, seed), g in metrics.groupby(["model", "seed"]):
+    for (model, seed), g in metrics.groupby(["model", "seed"], sort=False):  # config order, as in every figure
         label = model if metrics["seed"].nunique() == 1 else f"{model} (seed {seed})"
         color = axes[0].plot(g["bytes_seen"], g["valid_bpb"], marker="o", ms=3, label=label)[0].get_color()
         axes[1].plot(g["train_flops"], g["valid_bpb"], marker="o", ms=3, color=color)
@@ -257,7 +257,8 @@ def noise(table: pd.DataFrame):
     robustness ratio of the other perturbations, grouped by perturbation."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     curve = table[table["perturbation"].str.startswith("word_noise") | (table["perturbation"] == "clean")]
-    for model, g in curve.sort_values("rate").groupby("model", sort=False):
+    for model, g in curve.groupby("model", sort=False):  # the table's model order, as in the bars beside
+        g = g.sort_values("rate")
         line = axes[0].plot(g["rate"] * 100, g["bpb"], marker="o", ms=3, label=model)[0]
         axes[0].fill_between(g["rate"] * 100, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.15)
     axes[0].set(xlabel="words with one character edit (%)", ylabel="bits per byte (95% CI)",
@@ -269,7 +270,8 @@ def noise(table: pd.DataFrame):
         axes[1].axhline(1, color="black", lw=0.8)
         axes[1].set(ylabel="perturbed BPB / clean BPB", title="BLT / H-Net perturbations (1 = unaffected)")
         axes[1].tick_params(axis="x", rotation=20)
-        axes[1].legend(fontsize=7)
+        axes[1].set_ylim(0, others["robustness_ratio"].max() * 1.3)  # headroom for the legend above the bars
+        axes[1].legend(fontsize=7, ncol=4, loc="upper center")
     for ax in axes:
         ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
