@@ -16,7 +16,7 @@ def training_curves(metrics: pd.DataFrame):
     a third panel shows the bytes per chunk of every model that draws chunks, against its target."""
     chunked = metrics[metrics["valid_bytes_per_chunk"].notna()] if "valid_bytes_per_chunk" in metrics else metrics[:0]
     fig, axes = plt.subplots(1, 3 if len(chunked) else 2, figsize=(16 if len(chunked) else 11, 4))
-    for (model, seed), g in metrics.groupby(["model", "seed"], sort=False):  # config order: colours match the bar figures
+    for (model, seed), g in metrics.groupby(["model", "seed"], sort=False):  # config order, as the bars
         label = model if metrics["seed"].nunique() == 1 else f"{model} (seed {seed})"
         color = axes[0].plot(g["bytes_seen"], g["valid_bpb"], marker="o", ms=3, label=label)[0].get_color()
         axes[1].plot(g["train_flops"], g["valid_bpb"], marker="o", ms=3, color=color)
