@@ -20,6 +20,9 @@ ENV = "../envs/byteword.yaml"
 # moving a run to more GPUs (same global batch) neither reruns it nor orphans its checkpoint
 TRAINING = {k: v for k, v in config["training"].items() if k not in SCHEDULING_KEYS}
 NOISE = config["evaluation"]["noise"]["perturbations"]
+# the rules that run a trained model score on one GPU whenever training runs on GPUs; a resource, not a
+# param, so moving to GPUs reruns nothing (workflow_io.job_device reads it)
+EVAL_GPU = min(1, config["training"]["gpus_per_job"])
 
 
 wildcard_constraints:

@@ -43,6 +43,7 @@ rule extract_embeddings:
         ENV
     threads: config["threads"]
     resources:
+        gpu=EVAL_GPU,
         mem_mb=4000,
         runtime=30,
     script:

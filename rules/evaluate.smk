@@ -17,6 +17,7 @@ rule evaluate_bpb:
         ENV
     threads: config["threads"]
     resources:
+        gpu=EVAL_GPU,
         mem_mb=4000,
         runtime=60,
     script:
@@ -42,6 +43,7 @@ rule evaluate_languages:
         ENV
     threads: config["threads"]
     resources:
+        gpu=EVAL_GPU,
         mem_mb=4000,
         runtime=30,
     script:
@@ -66,6 +68,7 @@ rule evaluate_noise:
         ENV
     threads: config["threads"]
     resources:
+        gpu=EVAL_GPU,
         mem_mb=4000,
         runtime=60,
     script:
@@ -91,6 +94,7 @@ rule evaluate_next_word:
         ENV
     threads: config["threads"]
     resources:
+        gpu=EVAL_GPU,
         mem_mb=4000,
         runtime=30,
     script:

@@ -53,8 +53,12 @@ def test_full_config_dry_run_with_the_slurm_profile(tmp_path):
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert re.search(r"^pretrain\s+150$", out.stdout, re.M)
-    pretrain = [line for line in out.stdout.splitlines() if "gpu=1" in line]
-    assert len(pretrain) == 150 and all("runtime=240" in line and "mem_mb=64000" in line for line in pretrain)
+    on_gpu = [line for line in out.stdout.splitlines() if "gpu=1" in line]
+    pretrain = [line for line in on_gpu if "runtime=240" in line]
+    assert len(pretrain) == 150 and all("mem_mb=64000" in line for line in pretrain)
+    # bpb, languages, noise, next word and embedding extraction run the model: each on one GPU too
+    assert len(on_gpu) - len(pretrain) == 150 * 5
+    assert all("slurm_partition=YOUR_GPU_PARTITION" in line for line in on_gpu)  # none lands on the CPU partition
     assert not (tmp_path / "sbatch.log").exists()  # a dry run submits nothing
 
 

@@ -51,6 +51,9 @@ def test_training_writes_self_describing_outputs(tmp_path, corpus_dir):
                                                                                  abs=1e-9)
     text = loaded.generate("alpha beta", n_bytes=8, temperature=0)
     assert text.startswith("alpha beta") and len(text.encode()) == len("alpha beta") + 8
+    if not torch.cuda.is_available():  # asking for a GPU that is not there names the problem
+        with pytest.raises(RuntimeError, match="sees no CUDA device"):
+            byteword.load(j.out_dir, device="cuda")
 
 
 @pytest.mark.parametrize("kind", ["bytes", "hat", "hnet"])

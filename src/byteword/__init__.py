@@ -3,8 +3,9 @@
 __version__ = "0.1.0"
 
 
-def load(path):
-    """Load a trained model directory (``model.safetensors`` + ``model.json``) for scoring and generation."""
+def load(path, device: str = "cpu"):
+    """Load a trained model directory (``model.safetensors`` + ``model.json``) onto ``device`` for scoring and
+    generation."""
     from byteword.api import load as _load
 
-    return _load(path)
+    return _load(path, device)

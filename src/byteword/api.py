@@ -23,6 +23,10 @@ class LoadedModel:
     def name(self) -> str:
         return self.model.cfg.name
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
     def batch(self, windows: list[bytes]):
         return collate(windows, self.model.batch_kind, self.tokenizer, self.model.cfg.max_word_bytes)
 
@@ -43,8 +47,7 @@ class LoadedModel:
         valid = [self._decodable(c) for c in candidates]
         scores = torch.full((256,), -float("inf"))
         idx = [b for b in range(256) if valid[b]]
-        device = next(self.model.parameters()).device
-        out = self.model(self.batch([candidates[b] for b in idx]).to(device))
+        out = self.model(self.batch([candidates[b] for b in idx]).to(self.device))
         # log p(prefix + b) as an unfinished text: the last word's end-of-word symbol is not yet emitted
         total = (out.byte_logprobs * out.byte_mask).sum(1) - out.end_logprob
         scores[idx] = total.float().cpu()
@@ -74,9 +77,13 @@ class LoadedModel:
         return out.decode("utf-8")
 
 
-def load(path) -> LoadedModel:
-    """Load ``model.safetensors`` + ``model.json`` (+ ``tokenizer.json`` for BPE) from a pretrain folder."""
+def load(path, device: str = "cpu") -> LoadedModel:
+    """Load ``model.safetensors`` + ``model.json`` (+ ``tokenizer.json`` for BPE) from a pretrain folder onto
+    ``device`` (e.g. "cpu", "cuda"); batches stay on the CPU until the model reads them."""
     path = Path(path)
+    if str(device).startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"cannot load {path} onto {device!r}: this torch ({torch.__version__}) sees no CUDA device; "
+                           "evaluate on the CPU (training.gpus_per_job: 0) or run on a GPU node")
     meta = json.loads((path / "model.json").read_text())
     cfg_dict = {k: v for k, v in meta["model"].items() if v is not None and k != "name"}
     cfg = model_config_from_dict(meta["model"]["name"], cfg_dict)
@@ -88,4 +95,4 @@ def load(path) -> LoadedModel:
         tokenizer = load_tokenizer(tok_path)
     model = build_model(cfg, tokenizer)
     load_model(model, str(path / "model.safetensors"))
-    return LoadedModel(model, tokenizer, meta)
+    return LoadedModel(model.to(device), tokenizer, meta)

@@ -54,7 +54,7 @@ def static_word_vectors(loaded, words: list[str], batch_size: int = 64) -> np.nd
     out = []
     for s in range(0, len(words), batch_size):
         windows = [(" " + w).encode("utf-8") for w in words[s : s + batch_size]]
-        out.append(loaded.model.static_word_vectors(loaded.batch(windows)).float().numpy())
+        out.append(loaded.model.static_word_vectors(loaded.batch(windows).to(loaded.device)).float().cpu().numpy())
     return np.concatenate(out).astype(np.float32)
 
 
@@ -134,9 +134,9 @@ def span_vectors(loaded, windows: list[bytes], spans: list[tuple[int, int]], bat
     """(n, d) mean state over the positions that read each span [a, b) of its window (see _read_positions)."""
     out_rows = []
     for s in range(0, len(windows), batch_size):
-        batch = loaded.batch(windows[s : s + batch_size])
-        out = loaded.model(batch)
-        states = out.hidden[_level(out)].float()  # (B, T_level, d)
+        batch = loaded.batch(windows[s : s + batch_size])  # stays on the CPU: it locates the spans
+        out = loaded.model(batch.to(loaded.device))
+        states = out.hidden[_level(out)].float().cpu()  # (B, T_level, d)
         for row, (a, b) in enumerate(spans[s : s + batch_size]):
             pos = _read_positions(out, batch, row, a, b)
             pos = pos[pos < states.shape[1]]

@@ -9,12 +9,12 @@ import byteword
 from byteword.corpus import read_split
 from byteword.evaluation.languages import language_texts, score_languages
 from byteword.provenance import model_identity, with_provenance, write_parquet
-from byteword.workflow_io import log_to
+from byteword.workflow_io import job_device, log_to
 
 log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 ev = snakemake.params.evaluation
-loaded = byteword.load(Path(snakemake.input.meta).parent)
+loaded = byteword.load(Path(snakemake.input.meta).parent, device=job_device(snakemake))
 meta = loaded.meta
 own = snakemake.params.language
 if own in ev["languages"]:
