@@ -21,7 +21,7 @@ ENV = "../envs/byteword.yaml"
 TRAINING = {k: v for k, v in config["training"].items() if k not in SCHEDULING_KEYS}
 NOISE = config["evaluation"]["noise"]["perturbations"]
 # the rules that run a trained model score on one GPU whenever training runs on GPUs; a resource, not a
-# param, so moving to GPUs reruns nothing (workflow_io.job_device reads it)
+# param, so moving to GPUs reruns nothing (workflow_io.load_job_model reads it)
 EVAL_GPU = min(1, config["training"]["gpus_per_job"])
 
 

@@ -1,22 +1,16 @@
 """Adapter: test-split bits per byte of one model on the shared evaluation windows, with a bootstrap
 interval over windows; one summary row per metric and one row per window."""
 
-from pathlib import Path
-
 import pandas as pd
-import torch
 
-import byteword
 from byteword.corpus import read_split
 from byteword.data import document_windows
 from byteword.evaluation.bpb import bootstrap_ci, score_windows
 from byteword.provenance import model_identity, with_provenance, write_parquet
-from byteword.workflow_io import job_device, log_to
+from byteword.workflow_io import load_job_model
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
 ev = snakemake.params.evaluation
-loaded = byteword.load(Path(snakemake.input.meta).parent, device=job_device(snakemake))
+loaded = load_job_model(snakemake)
 meta = loaded.meta
 windows = document_windows(read_split(snakemake.input.test)["text"], meta["training"]["context_bytes"], ev["test_bytes"])
 scores = score_windows(loaded.model, windows, loaded.tokenizer, batch_size=ev["batch_size"], progress=True)

@@ -1,20 +1,13 @@
 """Adapter: BPB and bytes per chunk of one model on its own test split and on evaluation-only text
 in other languages (one row per language)."""
 
-from pathlib import Path
-
-import torch
-
-import byteword
 from byteword.corpus import read_split
 from byteword.evaluation.languages import language_texts, score_languages
 from byteword.provenance import model_identity, with_provenance, write_parquet
-from byteword.workflow_io import job_device, log_to
+from byteword.workflow_io import load_job_model
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
 ev = snakemake.params.evaluation
-loaded = byteword.load(Path(snakemake.input.meta).parent, device=job_device(snakemake))
+loaded = load_job_model(snakemake)
 meta = loaded.meta
 own = snakemake.params.language
 if own in ev["languages"]:

@@ -1,21 +1,14 @@
 """Adapter: next-word accuracy of one model by training-frequency bucket (one row per bucket and metric).
 Every model draws the same seeded positions from the test split, with the same context bytes."""
 
-from pathlib import Path
-
-import torch
-
-import byteword
 from byteword.corpus import read_split
 from byteword.evaluation.next_word import accuracy_by_bucket, next_word_positions, score_positions, word_counts
 from byteword.provenance import model_identity, with_provenance, write_parquet
-from byteword.workflow_io import job_device, log_to
+from byteword.workflow_io import load_job_model
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
 ev = snakemake.params.evaluation
 cfg = ev["next_word"]
-loaded = byteword.load(Path(snakemake.input.meta).parent, device=job_device(snakemake))
+loaded = load_job_model(snakemake)
 meta = loaded.meta
 counts = word_counts(read_split(snakemake.input.train)["text"])
 positions = next_word_positions(read_split(snakemake.input.test)["text"], counts, meta["training"]["context_bytes"],

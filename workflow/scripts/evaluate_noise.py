@@ -1,22 +1,15 @@
 """Adapter: BPB of one model on seeded perturbations of the first test windows, scored on the
 perturbed bytes, beside the clean windows (one row per perturbation)."""
 
-from pathlib import Path
-
-import torch
-
-import byteword
 from byteword.corpus import read_split
 from byteword.data import document_windows
 from byteword.evaluation.noise import score_noise
 from byteword.provenance import model_identity, with_provenance, write_parquet
-from byteword.workflow_io import job_device, log_to
+from byteword.workflow_io import load_job_model
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
 ev = snakemake.params.evaluation
 cfg = ev["noise"]
-loaded = byteword.load(Path(snakemake.input.meta).parent, device=job_device(snakemake))
+loaded = load_job_model(snakemake)
 meta = loaded.meta
 context = meta["training"]["context_bytes"]
 windows = document_windows(read_split(snakemake.input.test)["text"], context, cfg["test_bytes"])

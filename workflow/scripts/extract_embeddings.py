@@ -1,22 +1,16 @@
 """Adapter: one model's static vectors of the lexicon, contextual vectors of the similarity-set words in the test
 split, and sentence vectors of the polarity sentences (three Parquet files with fixed-size vectors)."""
 
-from pathlib import Path
-
 import pandas as pd
-import torch
 
-import byteword
 from byteword.corpus import read_split
 from byteword.embeddings import contextual_word_vectors, pair_words, sentence_vectors, static_word_vectors
 from byteword.evaluation.probes import load_polarity
 from byteword.provenance import model_identity, with_provenance, write_parquet
-from byteword.workflow_io import job_device, log_to
+from byteword.workflow_io import load_job_model
 
-log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
 cfg = snakemake.params.embeddings
-loaded = byteword.load(Path(snakemake.input.meta).parent, device=job_device(snakemake))
+loaded = load_job_model(snakemake)
 ident = model_identity(loaded.meta)
 lexicon = pd.read_parquet(snakemake.input.lexicon)[["word", "kind", "source", "count", "bucket"]]
 static = lexicon.assign(vector=list(static_word_vectors(loaded, list(lexicon["word"]))))

@@ -1,15 +1,11 @@
 """Adapter: under-trained-token indicators of one BPE model, scored against its training counts."""
 
-from pathlib import Path
-
-import byteword
 from byteword.corpus import read_split
 from byteword.evaluation.undertrained import indicators, score_indicators, token_counts
 from byteword.provenance import model_identity, with_provenance, write_parquet
-from byteword.workflow_io import log_to
+from byteword.workflow_io import load_job_model
 
-log_to(snakemake.log[0])
-loaded = byteword.load(Path(snakemake.input.meta).parent)
+loaded = load_job_model(snakemake)
 meta, model = loaded.meta, loaded.model
 counts = token_counts(loaded.tokenizer, read_split(snakemake.input.train)["text"].tolist())
 scores = indicators(model.embed.weight.detach().numpy(), model.head.weight.detach().numpy())
