@@ -20,6 +20,12 @@ ENV = "../envs/byteword.yaml"
 # moving a run to more GPUs (same global batch) neither reruns it nor orphans its checkpoint
 TRAINING = {k: v for k, v in config["training"].items() if k not in SCHEDULING_KEYS}
 NOISE = config["evaluation"]["noise"]["perturbations"]
+# evaluation windows advance by stride_bytes (default half the context); resolved here, so every rule reads one value
+_CONTEXT = config["training"]["context_bytes"]
+config["evaluation"]["stride_bytes"] = config["evaluation"]["stride_bytes"] or _CONTEXT // 2
+if config["evaluation"]["stride_bytes"] > _CONTEXT:
+    raise ValueError(f"evaluation.stride_bytes {config['evaluation']['stride_bytes']} exceeds training.context_bytes "
+                     f"{_CONTEXT}: a window cannot score more bytes than it holds")
 # the rules that run a trained model score on one GPU whenever training runs on GPUs; a resource, not a
 # param, so moving to GPUs reruns nothing (workflow_io.load_job_model reads it)
 EVAL_GPU = min(1, config["training"]["gpus_per_job"])

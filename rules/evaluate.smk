@@ -7,6 +7,7 @@ rule evaluate_bpb:
     output:
         summary=run_dir("evaluate") + "bpb.parquet",
         windows=run_dir("evaluate") + "windows.parquet",
+        positions=run_dir("evaluate") + "positions.parquet",
     params:
         evaluation=config["evaluation"],
     log:
@@ -123,8 +124,9 @@ rule undertrained_tokens:
         "../workflow/scripts/undertrained_tokens.py"
 
 
-# Per-model tables of one evaluation, concatenated: noise, next_word (every model), undertrained (BPE models).
+# Per-model tables of one evaluation, concatenated: noise, positions, next_word (every model), undertrained (BPE models).
 CONCATENATED = {"noise": (run_dir("evaluate") + "noise.parquet", None),
+                "positions": (run_dir("evaluate") + "positions.parquet", None),
                 "next_word": (run_dir("evaluate") + "next_word.parquet", None),
                 "undertrained": (run_dir("evaluate") + "undertrained.parquet", BPE_MODELS)}
 
@@ -148,45 +150,54 @@ rule concat_tables:
         "../workflow/scripts/concat_tables.py"
 
 
-rule compressors:
+rule baselines:
     input:
+        train="results/corpus/{corpus}/train.parquet",
+        valid="results/corpus/{corpus}/valid.parquet",
         test="results/corpus/{corpus}/test.parquet",
     output:
-        "results/evaluate/{corpus}/compressors.parquet",
+        windows="results/evaluate/{corpus}/baselines/windows.parquet",
+        summary="results/evaluate/{corpus}/baselines/bpb.parquet",
     params:
         experiment=EXPERIMENT,
-        context_bytes=config["training"]["context_bytes"],
-        test_bytes=config["evaluation"]["test_bytes"],
+        evaluation=config["evaluation"],
+        training=TRAINING,
+        seed=SEEDS[0],
     log:
-        "results/logs/compressors/{corpus}.log",
+        "results/logs/baselines/{corpus}.log",
     benchmark:
-        "results/benchmarks/compressors/{corpus}.tsv"
+        "results/benchmarks/baselines/{corpus}.tsv"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=4000,
+        runtime=20,
     script:
-        "../workflow/scripts/compressors.py"
+        "../workflow/scripts/baselines.py"
 
 
 rule summarize_bpb:
     input:
         models=per_model(run_dir("evaluate") + "bpb.parquet"),
+        windows=per_model(run_dir("evaluate") + "windows.parquet"),
+        baselines="results/evaluate/{corpus}/baselines/windows.parquet",
+        baseline_summary="results/evaluate/{corpus}/baselines/bpb.parquet",
         languages=per_model(run_dir("evaluate") + "languages.parquet"),
-        compressors="results/evaluate/{corpus}/compressors.parquet",
         meta=per_model(run_dir("pretrain") + "model.json"),
     output:
         bpb="results/summary/{corpus}/test_bpb.parquet",
+        paired="results/summary/{corpus}/paired_bpb.parquet",
         languages="results/summary/{corpus}/languages.parquet",
+    params:
+        resamples=config["evaluation"]["bootstrap_resamples"],
     log:
         "results/logs/summarize_bpb/{corpus}.log",
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=2000,
         runtime=5,
     script:
         "../workflow/scripts/summarize_bpb.py"

@@ -5,6 +5,8 @@ FIGURE_INPUTS = {
     "test_bpb": ["results/summary/{corpus}/test_bpb.parquet"],
     "tokenizer_stats": ["results/tokenizer/{corpus}/stats.parquet"],
     **{e: [f"results/embeddings/{{corpus}}/{e}.parquet"] for e in EMBEDDING_EVALUATIONS},
+    "paired_bpb": ["results/summary/{corpus}/paired_bpb.parquet"],
+    "bpb_by_position": ["results/summary/{corpus}/positions.parquet"],
     "pareto": ["results/summary/{corpus}/test_bpb.parquet"],
     "parameters": ["results/summary/{corpus}/test_bpb.parquet"],
     "bytes_per_chunk": ["results/summary/{corpus}/languages.parquet"],

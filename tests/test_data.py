@@ -1,6 +1,6 @@
 """Windows, the training sampler and batches: exact reconstructions and shared boundaries."""
 
-from byteword.data import WindowSampler, collate, document_windows, split_windows
+from byteword.data import WindowSampler, collate, eval_windows, split_windows
 from byteword.segment import split_words
 from byteword.tokenization import token_byte_spans
 
@@ -20,14 +20,14 @@ def test_windows_rebuild_the_document_and_respect_the_limit():
         pos += len(w)
 
 
-def test_document_windows_stop_at_the_byte_cap():
-    windows = document_windows([TEXT, TEXT], 32, max_bytes=100)
-    assert sum(map(len, windows)) <= 100
-    assert b"".join(windows) == TEXT.encode()[: sum(map(len, windows))]
+def test_eval_windows_stop_before_the_document_that_passes_the_byte_cap():
+    windows = eval_windows([TEXT, TEXT, TEXT], 32, 16, max_bytes=2 * len(TEXT.encode()) + 10)
+    assert {w.doc for w in windows} == {0, 1}
+    assert sum(w.n_scored for w in windows) == 2 * len(TEXT.encode())
 
 
-def test_sampler_is_seeded_and_resumes_exactly():
-    texts = [TEXT] * 20
+def test_sampler_is_seeded_resumes_exactly_and_never_crosses_documents():
+    texts = [TEXT, "short one", TEXT.upper()] * 7
     a, b = WindowSampler(texts, 48, seed=3), WindowSampler(texts, 48, seed=3)
     assert a.sample(5) == b.sample(5)
     state = a.state()
@@ -35,8 +35,29 @@ def test_sampler_is_seeded_and_resumes_exactly():
     c = WindowSampler(texts, 48, seed=99)
     c.set_state(state)
     assert c.sample(5) == first
-    assert all(0 < len(w) <= 48 for w in first)
-    assert all(w.decode("utf-8") for w in first)  # windows never cut a character
+    many = a.sample(400)
+    assert all(0 < len(w.data) <= 48 and w.score_from == 0 for w in many)
+    assert all(w.data.decode("utf-8") for w in many)  # windows never cut a character
+    # each window is a piece of its own document, at its offset
+    assert all(w.data == texts[w.doc].encode()[w.offset: w.offset + len(w.data)] for w in many)
+    assert {w.offset for w in many if w.doc % 3 == 0} > {0}  # starts are not word starts only
+    assert any(w.data == b"short one" for w in many)  # a document shorter than the context is one window
+
+
+def test_bpe_sampler_windows_hold_the_document_tokens(tokenizer):
+    from byteword.data import document_tokens
+    from byteword.tokenization import token_byte_lengths
+
+    texts = [TEXT, TEXT.upper()]
+    sampler = WindowSampler(texts, 48, seed=1, tokenizer=tokenizer)
+    docs = document_tokens(tokenizer, texts, token_byte_lengths(tokenizer))
+    for w in sampler.sample(50):
+        ids, ends = docs[w.doc]
+        starts = ends - token_byte_lengths(tokenizer)[ids]
+        lo = list(starts).index(w.offset)  # the window starts where a document token starts
+        assert list(w.token_ids) == ids[lo: lo + len(w.token_ids)].tolist()
+        assert w.token_ends[-1] == len(w.data) and list(w.token_ends) == (ends[lo: lo + len(w.token_ids)]
+                                                                        - w.offset).tolist()
 
 
 def test_bpe_batch_credits_each_token_to_its_last_byte(tokenizer):

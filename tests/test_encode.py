@@ -30,15 +30,17 @@ def test_memmaps_decode_back_to_the_documents(tmp_path, tokenizer, batch_docs):
         assert doc == (text if i == 0 else "\n\n" + text).encode("utf-8")
 
 
-def test_sampler_over_the_memmaps_draws_the_same_windows(tmp_path):
-    encode_split(TEXTS, tmp_path, max_word_bytes=64)
+@pytest.mark.parametrize("bpe", [False, True])
+def test_sampler_over_the_memmaps_draws_the_same_windows(tmp_path, tokenizer, bpe):
+    tok = tokenizer if bpe else None
+    encode_split(TEXTS, tmp_path, tokenizer=tok, max_word_bytes=64)
     enc = load_encoded(tmp_path)
-    texts_sampler = WindowSampler(TEXTS, 64, seed=3)
-    assert np.array_equal(enc["word_starts"], texts_sampler.starts)
-    mapped_sampler = WindowSampler.from_encoded(enc, 64, seed=3)
+    texts_sampler = WindowSampler(TEXTS, 64, seed=3, tokenizer=tok)
+    mapped_sampler = WindowSampler.from_encoded(enc, 64, seed=3, tokenizer=tok)
     assert [mapped_sampler.sample(4) for _ in range(5)] == [texts_sampler.sample(4) for _ in range(5)]
-    with pytest.raises(ValueError, match="max_word_bytes=64"):
-        WindowSampler.from_encoded(enc, 128, seed=3)
+    if not bpe:  # encoded without ids, the sampler tokenizes the documents itself, to the same windows
+        again = WindowSampler.from_encoded(enc, 64, seed=3, tokenizer=tokenizer)
+        assert again.sample(8) == WindowSampler(TEXTS, 64, seed=3, tokenizer=tokenizer).sample(8)
 
 
 def test_ids_use_the_smallest_dtype_that_fits():

@@ -31,10 +31,11 @@ def test_positions_hold_the_word_its_ending_space_and_a_fixed_context():
     positions = next_word_positions([TEXT], counts, context_bytes=64, max_word_bytes=12, per_bucket=1000)
     assert len(positions) > 50 and set(positions.bucket) <= {"1-10", "unseen"}
     for row in positions.itertuples():
-        assert row.window[row.start : row.end].decode("utf-8") == " " + row.word
-        assert row.window[row.end : row.end + 1] == b" " and len(row.window) == row.end + 1
+        data = row.window.data
+        assert data[row.start : row.end].decode("utf-8") == " " + row.word
+        assert data[row.end : row.end + 1] == b" " and len(data) == row.end + 1
         assert row.start <= 64 - 12 - 1 and row.start >= 64 - 12 - 1 - 3  # moved only to a character start
-        row.window.decode("utf-8")  # never cut inside a character
+        data.decode("utf-8")  # never cut inside a character
         assert row.bucket == bucket_of(counts.get(row.word, 0))
     again = next_word_positions([TEXT], counts, 64, 12, per_bucket=5, seed=3)
     assert again.equals(next_word_positions([TEXT], counts, 64, 12, per_bucket=5, seed=3))
@@ -43,7 +44,8 @@ def test_positions_hold_the_word_its_ending_space_and_a_fixed_context():
 
 def test_bpe_tokens_start_and_end_with_the_word(make_model, tokenizer):
     model = make_model("bpe").eval()
-    positions = next_word_positions([TEXT], word_counts([TEXT]), 64, 12, per_bucket=1000)
+    positions = next_word_positions([TEXT], word_counts([TEXT]), 64, 12, per_bucket=1000, tokenizer=tokenizer)
+    assert all(w.token_ids is not None and w.token_ends[-1] == len(w.data) for w in positions.window)
     with torch.no_grad():
         out = model(collate(list(positions.window), "bpe", tokenizer))
     rows = torch.arange(len(positions))
@@ -63,7 +65,7 @@ class Oracle(nn.Module):
     def forward(self, batch):
         hit = torch.ones_like(batch.byte_mask)
         return SimpleNamespace(byte_hit=hit, start_hit=hit, byte_mask=batch.byte_mask,
-                               byte_logprobs=torch.zeros(hit.shape), end_logprob=0.0)
+                               byte_logprobs=torch.zeros(hit.shape))
 
 
 @pytest.mark.parametrize("kind", ["bytes", "bpe", "hat", "hnet"])

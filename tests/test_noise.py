@@ -53,16 +53,18 @@ def test_unknown_perturbation_is_named():
 
 
 def test_noise_scores_clean_exactly_and_perturbed_on_their_own_bytes(make_model):
-    from byteword.data import split_windows
+    from byteword.data import eval_windows
     from byteword.evaluation.bpb import score_windows
 
     model = make_model("bytes")
-    windows = split_windows(TEXT * 3, 40)
-    table = noise.score_noise(model, windows, ["ant_speak", "word_noise_20"], 40, n_resamples=20).set_index(
+    sources = [TEXT * 3, TEXT, TEXT * 2, TEXT * 2, TEXT]
+    docs = noise.noise_documents(sources, total_bytes=500, doc_bytes=200)
+    sizes = [len(d.encode()) for d in docs]  # prefixes of documents, up to the total, cut at a character
+    assert all(s.startswith(d) for s, d in zip(sources, docs)) and max(sizes) <= 200 and 496 < sum(sizes) <= 500
+    table = noise.score_noise(model, docs, ["ant_speak", "word_noise_20"], 40, 20, n_resamples=20).set_index(
         "perturbation")
-    assert table.loc["clean", "bpb"] == score_windows(model, windows).bpb  # rate 0 = the clean numbers exactly
+    clean = score_windows(model, eval_windows(docs, 40, 20)).bpb
+    assert table.loc["clean", "bpb"] == clean  # rate 0 = the clean numbers exactly
     assert table.loc["clean", "robustness_ratio"] == 1.0
-    ant = sum(len(noise.ant_speak(w.decode()).encode()) for w in windows)
-    assert table.loc["ant_speak", "n_bytes"] == ant  # scored on the perturbed bytes
-    pieces, origin = noise.noisy_windows(windows, "ant_speak", 40)
-    assert max(len(p) for p in pieces) <= 40 and sorted(set(origin)) == list(range(len(windows)))
+    ant = sum(len(noise.ant_speak(d).encode()) for d in docs)
+    assert table.loc["ant_speak", "n_bytes"] == ant  # scored on the perturbed bytes, each once

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 import byteword
 from byteword import checkpoint
-from byteword.data import document_windows
+from byteword.data import eval_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models import model_config_from_dict
 from byteword.train import TrainConfig, TrainJob, train
@@ -46,7 +46,7 @@ def test_training_writes_self_describing_outputs(tmp_path, corpus_dir):
     # the load API scores the validation windows exactly as the training loop did at its last evaluation
     loaded = byteword.load(j.out_dir)
     valid = pd.read_parquet(corpus_dir / "valid.parquet")["text"]
-    windows = document_windows(valid, 48, 1000)
+    windows = eval_windows(valid, 48, 24, 1000)
     assert score_windows(loaded.model, windows).bpb == pytest.approx(metrics["valid_bpb"].iloc[-1],
                                                                                  abs=1e-9)
     text = loaded.generate("alpha beta", n_bytes=8, temperature=0)

@@ -27,10 +27,17 @@ def test_indicators_separate_rows_left_small_from_the_rest():
     assert (table["ci_low"] <= table["value"]).all()
 
 
-def test_token_counts_sum_to_the_encoded_length(tokenizer):
-    counts = undertrained.token_counts(tokenizer, [SAMPLE])
-    assert counts.sum() == len(tokenizer.encode(SAMPLE, add_special_tokens=False).ids)
-    assert counts.shape == (tokenizer.get_vocab_size(),)
+def test_seen_windows_replay_exactly_what_training_reads(tokenizer):
+    from byteword.data import WindowSampler, seen_windows
+
+    texts = [SAMPLE * 4, SAMPLE.upper() * 3]
+    seen = seen_windows(texts, 48, batch_size=4, train_bytes=1000, seed=5, tokenizer=tokenizer)
+    sampler, drawn, total = WindowSampler(texts, 48, 5, tokenizer), [], 0
+    while total < 1000:  # the training loop's own condition
+        batch = sampler.sample(4)
+        drawn += batch
+        total += sum(len(w.data) for w in batch)
+    assert seen == drawn and len(seen) % 4 == 0
 
 
 def test_a_single_class_gives_no_row():

@@ -41,11 +41,15 @@ MODELS = ["bpe", "bytes", "hat", "hat_mean", "spacebyte", "megabyte", "hnet"]
 
 def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     summary = pd.read_parquet(tiny_run / "summary/enwiki/test_bpb.parquet")
-    assert set(summary["model"]) == {*MODELS, "gzip", "bz2", "lzma"}
-    assert summary["n_bytes"].nunique() == 1  # models and compressors see the very same bytes
+    baselines = {"ngram_seen", "ngram_train", "gzip_ctx", "lzma_ctx", "ppmd_ctx"}
+    assert set(summary["model"]) == {*MODELS, *baselines, "gzip", "bz2", "lzma", "ppmd"}
+    assert set(summary.loc[summary.kind == "baseline", "model"]) == baselines
+    assert summary["n_bytes"].nunique() == 1  # models, baselines and compressors score the very same bytes
     assert summary["value"].between(0.1, 20).all()
+    scored = summary[summary["kind"] != "compressor"].set_index("model")
+    assert (scored["ci_low"] <= scored["value"]).all() and (scored["value"] <= scored["ci_high"]).all()
+    assert (scored["n_docs"] >= 3).all()  # intervals resample documents
     models = summary[summary["kind"] == "model"].set_index("model")
-    assert (models["ci_low"] <= models["value"]).all() and (models["value"] <= models["ci_high"]).all()
     assert (models[[c for c in IDENTITY if c != "model"]] != "").all().all() and (models["experiment"] == "tiny").all()
     assert (models["flops_per_byte"] > 0).all() and (models["train_flops"] > 0).all()
     parts = models[["params_embedding", "params_encoder", "params_backbone", "params_decoder"]].sum(axis=1)
@@ -56,7 +60,17 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert 1 < models.loc["bpe", "bytes_per_chunk"] < models.loc["hat", "bytes_per_chunk"]  # tokens within words
 
     windows = {m: pd.read_parquet(tiny_run / f"evaluate/enwiki/{m}/seed0/windows.parquet") for m in MODELS}
-    assert all(w["n_bytes"].tolist() == windows["bytes"]["n_bytes"].tolist() for w in windows.values())
+    assert all(w[["doc", "n_bytes"]].equals(windows["bytes"][["doc", "n_bytes"]]) for w in windows.values())
+
+    # every pair of scored rows has a paired difference; a pair and its mirror are exact negatives
+    paired = pd.read_parquet(tiny_run / "summary/enwiki/paired_bpb.parquet").set_index(["model_a", "model_b"])
+    assert len(paired) == len(scored) * (len(scored) - 1)
+    assert paired.loc[("hat", "bytes"), "difference"] == -paired.loc[("bytes", "hat"), "difference"]
+    diff = scored.loc["hat", "value"] - scored.loc["bytes", "value"]
+    assert paired.loc[("hat", "bytes"), "difference"] == pytest.approx(diff, abs=1e-9)
+
+    positions = pd.read_parquet(tiny_run / "summary/enwiki/positions.parquet")
+    assert set(positions["model"]) == set(MODELS) and positions.groupby("model")["position"].max().ge(63).all()
 
     metrics = pd.read_parquet(tiny_run / "pretrain/enwiki/hnet/seed0/metrics.parquet")
     assert {"step", "bytes_seen", "epochs", "train_flops", "train_bpb", "valid_bpb", "lr", "wall_seconds",
@@ -106,11 +120,12 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
 
     under = pd.read_parquet(tiny_run / "summary/enwiki/undertrained.parquet")
     assert set(under["model"]) == {"bpe"} and set(under["indicator"]) == {"input_norm_low", "output_norm"}
-    assert under["value"].between(0, 1).all() and (under["n_tokens"] == 300).all()
+    assert under["value"].between(0, 1).all() and (under["n_tokens"] == 299).all()  # 300 ids, BOS left out
 
     for fig in ["training_curves", "test_bpb", "tokenizer_stats", "word_similarity", "pareto", "parameters",
                 "bytes_per_chunk", "languages", "noise", "undertrained_tokens", "next_word", "analogy",
-                "character_probe", "typo_robustness", "embedding_geometry", "sentence_probe"]:
+                "character_probe", "typo_robustness", "embedding_geometry", "sentence_probe", "paired_bpb",
+                "bpb_by_position"]:
         assert (tiny_run / f"figures/enwiki/{fig}.png").stat().st_size > 10_000
 
 
@@ -144,7 +159,7 @@ def test_lint_is_clean():
 
 def test_default_config_dry_run_plans_every_stage(tmp_path):
     out = snakemake("-n", "--configfile", str(ROOT / "config.yaml"), cwd=tmp_path)
-    for rule in ["prepare_corpus", "train_tokenizer", "tokenizer_stats", "pretrain", "evaluate_bpb", "compressors",
+    for rule in ["prepare_corpus", "train_tokenizer", "tokenizer_stats", "pretrain", "evaluate_bpb", "baselines",
                  "evaluate_languages", "summarize_bpb", "extract_embeddings", "word_similarity", "plot_test_bpb",
                  "plot_training_curves", "plot_pareto", "plot_parameters", "plot_bytes_per_chunk", "evaluate_noise",
                  "undertrained_tokens", "concat_tables", "plot_noise", "plot_undertrained_tokens", "evaluate_next_word",

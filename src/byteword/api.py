@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_model
 
-from byteword.data import collate, split_windows
+from byteword.data import collate, eval_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models import build_model, model_config_from_dict
 
@@ -30,11 +30,13 @@ class LoadedModel:
     def batch(self, windows: list[bytes]):
         return collate(windows, self.model.batch_kind, self.tokenizer, self.model.cfg.max_word_bytes)
 
-    def bpb(self, text: str) -> float:
-        """Bits per byte of ``text``, scored in windows of the training context length."""
-        windows = split_windows(text, self.context_bytes)
-        if not windows:
+    def bpb(self, text: str, stride_bytes: int | None = None) -> float:
+        """Bits per byte of ``text`` as the workflow scores a document: windows of the training context,
+        each scoring its last ``stride_bytes`` (default half the context) after the bytes before it."""
+        if not text:
             raise ValueError("cannot score an empty text")
+        windows = eval_windows([text], self.context_bytes, stride_bytes or self.context_bytes // 2,
+                               tokenizer=self.tokenizer)
         return score_windows(self.model, windows, self.tokenizer).bpb
 
     @torch.no_grad()
@@ -48,8 +50,8 @@ class LoadedModel:
         scores = torch.full((256,), -float("inf"))
         idx = [b for b in range(256) if valid[b]]
         out = self.model(self.batch([candidates[b] for b in idx]).to(self.device))
-        # log p(prefix + b) as an unfinished text: the last word's end-of-word symbol is not yet emitted
-        total = (out.byte_logprobs * out.byte_mask).sum(1) - out.end_logprob
+        # log p(prefix + b) as an unfinished text (no family credits the last word's end-of-word)
+        total = (out.byte_logprobs * out.byte_mask).sum(1)
         scores[idx] = total.float().cpu()
         return torch.log_softmax(scores, dim=0)
 

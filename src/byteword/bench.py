@@ -179,7 +179,7 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
         generate_bytes: int = 64, options: StepOptions = StepOptions()) -> pd.DataFrame:
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
-    windows = [sampler.sample(shape.batch_size) for _ in range(4)]
+    windows = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(4)]  # bytes: BPE is not benched
     n_bytes = sum(len(w) for w in windows[0])
     peak = next((v for k, v in PEAK_BF16.items() if k in torch.cuda.get_device_name()), None) \
         if device.type == "cuda" else None

@@ -1,8 +1,11 @@
-"""Text as bytes, evaluation and training windows cut at word boundaries, and batches per family.
+"""Text as bytes, evaluation and training windows, and batches per family.
 
-Every family sees the same windows: a window is a run of whole words (``byteword.segment``) of at
-most ``context_bytes`` UTF-8 bytes. Batches are built from windows by the model's ``batch_kind``:
-"bytes" (byte transformer), "bpe" (token ids with each token's last byte) or "words" (bytes per word).
+Every family sees the same windows, cut by byte offsets alone (never by the length of the next word):
+an evaluation window holds up to ``context_bytes`` bytes of one document, scores its last stride and
+reads the bytes before as context (``eval_windows``); a training window starts at a random character
+boundary of a document (``WindowSampler``). Batches are built from windows by the model's
+``batch_kind``: "bytes" (byte transformer), "bpe" (the document's token ids with each token's last
+byte) or "words" (bytes per word, split inside the window).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from byteword.segment import split_words, word_byte_starts
 class Batch:
     bytes: torch.Tensor  # (B, W) int64 window bytes, 0-padded
     byte_mask: torch.Tensor  # (B, W) bool
+    score_mask: torch.Tensor | None = None  # (B, W) bool: the scored span (the rest of byte_mask is context)
     ids: torch.Tensor | None = None  # bpe: (B, T) inputs, BOS first
     targets: torch.Tensor | None = None  # bpe: (B, T) next tokens
     target_mask: torch.Tensor | None = None  # bpe: (B, T) bool
@@ -33,8 +37,9 @@ class Batch:
 
 
 def split_windows(text: str, context_bytes: int) -> list[bytes]:
-    """Cut one document into consecutive windows of whole words, each at most ``context_bytes`` bytes.
-    A single word longer than the window is cut at character boundaries."""
+    """Cut one text into consecutive pieces of whole words, each at most ``context_bytes`` bytes (a word
+    longer than that is cut at character boundaries). For embedding extraction and the convenience API;
+    every reported BPB is scored on ``eval_windows``, whose cuts never depend on the next word."""
     windows, current, size = [], [], 0
     for word in split_words(text, max_word_bytes=context_bytes):
         b = word.encode("utf-8")
@@ -55,58 +60,205 @@ def char_start(data: bytes, i: int) -> int:
     return i
 
 
-def document_windows(texts, context_bytes: int, max_bytes: int | None = None) -> list[bytes]:
-    """Evaluation windows over documents in order, stopping once ``max_bytes`` are collected."""
+def char_floor(data, i: int) -> int:
+    """The last character boundary <= i, found from the bytes *before* i only: if the last lead byte before
+    i starts a character that i would cut, step back to it. A cut never depends on the byte at i or later."""
+    j = i - 1
+    while j >= 0 and i - j <= 4 and data[j] & 0xC0 == 0x80:  # back over continuation bytes
+        j -= 1
+    if j < 0 or i - j > 4:
+        return i
+    lead = data[j]
+    length = 1 if lead < 0x80 else 2 if lead >> 5 == 0b110 else 3 if lead >> 4 == 0b1110 else 4
+    return j if j + length > i else i
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window of one document: ``data[:score_from]`` is context (read, not scored), ``data[score_from:]``
+    the scored span. BPE windows carry the document's tokens that lie wholly inside the window, with their
+    byte ends relative to ``data``; the tokens before ``score_from`` are the context."""
+
+    data: bytes
+    score_from: int = 0
+    doc: int = 0  # the document's index in its split: the unit intervals resample
+    offset: int = 0  # byte offset of data[0] in the document
+    token_ids: tuple[int, ...] | None = None
+    token_ends: tuple[int, ...] | None = None  # exclusive byte end of each token inside data
+
+    @property
+    def n_scored(self) -> int:
+        return len(self.data) - self.score_from
+
+    def prefix(self, n: int) -> "Window":
+        """The window's first ``n`` bytes, with the tokens that end inside them."""
+        ids = ends = None
+        if self.token_ids is not None:
+            keep = sum(1 for e in self.token_ends if e <= n)
+            ids, ends = self.token_ids[:keep], self.token_ends[:keep]
+        return Window(self.data[:n], min(self.score_from, n), self.doc, self.offset, ids, ends)
+
+
+def window_cuts(n_bytes_doc: int, data, context_bytes: int, stride_bytes: int) -> list[tuple[int, int, int]]:
+    """(start, score_from, end) byte offsets of a document's evaluation windows. The first window is the
+    first ``context_bytes`` and scores all of them; each later window ends ``stride_bytes`` after the
+    previous end and scores only the bytes after it, reading the bytes before (up to ``context_bytes`` in
+    all) as context. Every cut is a character boundary found from the bytes before it, so no cut depends
+    on what follows; the scored spans tile the document exactly."""
+    if not 4 <= stride_bytes <= context_bytes:
+        raise ValueError(f"stride_bytes must be between 4 and context_bytes ({context_bytes}), got {stride_bytes}")
+    cuts, prev, nominal = [], 0, context_bytes
+    while prev < n_bytes_doc:
+        end = n_bytes_doc if nominal >= n_bytes_doc else char_floor(data, nominal)
+        if end <= prev:  # cannot happen for valid UTF-8 and stride >= 4; guard against an endless loop
+            raise ValueError(f"window cut at {nominal} does not advance past {prev}")
+        start = char_start(data, max(end - context_bytes, 0))  # <= prev: the previous end was a boundary
+        cuts.append((start, prev, end))
+        prev, nominal = end, end + stride_bytes
+    return cuts
+
+
+def document_tokens(tokenizer, texts, lengths: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each document tokenized once: (ids, exclusive byte end of each token) as int64 arrays; ``lengths``
+    is ``token_byte_lengths(tokenizer)``."""
+    out = []
+    for enc in tokenizer.encode_batch(list(texts), add_special_tokens=False):
+        ids = np.asarray(enc.ids, dtype=np.int64)
+        out.append((ids, np.cumsum(lengths[ids])))
+    return out
+
+
+def tokens_inside(ids: np.ndarray, ends: np.ndarray, lengths: np.ndarray, start: int, end: int):
+    """The tokens lying wholly inside bytes [start, end) of their document, ends relative to start."""
+    lo = int(np.searchsorted(ends - lengths[ids], start, side="left"))  # first token starting at >= start
+    hi = int(np.searchsorted(ends, end, side="right"))  # tokens ending at <= end
+    return tuple(int(i) for i in ids[lo:hi]), tuple(int(e) - start for e in ends[lo:hi])
+
+
+def eval_windows(texts, context_bytes: int, stride_bytes: int, max_bytes: int | None = None,
+                 tokenizer=None, max_doc_bytes: int | None = None) -> list[Window]:
+    """The evaluation windows of documents in order (``window_cuts``), stopping before the document that
+    would take the scored bytes past ``max_bytes`` (None: every document, the whole split); with
+    ``max_doc_bytes``, each document is first cut to its first bytes (at a character). With a BPE
+    tokenizer each document is tokenized once and every window carries its tokens; a token is scored in
+    the span holding its last byte, so a scored token must start inside its window (it always does
+    unless a token is longer than the context)."""
+    from byteword.tokenization import token_byte_lengths
+
+    texts = list(texts)
     out, total = [], 0
-    for text in texts:
-        for w in split_windows(text, context_bytes):
-            if max_bytes is not None and total + len(w) > max_bytes:
-                return out
-            out.append(w)
-            total += len(w)
+    lengths = token_byte_lengths(tokenizer) if tokenizer is not None else None
+    for d, text in enumerate(texts):
+        data = text.encode("utf-8")
+        if max_doc_bytes is not None and len(data) > max_doc_bytes:
+            data = data[: char_floor(data, max_doc_bytes)]
+            text = data.decode("utf-8")
+        if max_bytes is not None and total + len(data) > max_bytes and out:
+            break
+        tokens = document_tokens(tokenizer, [text], lengths)[0] if tokenizer is not None else None
+        for start, score_from, end in window_cuts(len(data), data, context_bytes, stride_bytes):
+            ids = ends = None
+            if tokens is not None:
+                # the first token scored here may start before the window (with little context, or none):
+                # the window then reaches back to its first byte, read as context
+                first = int(np.searchsorted(tokens[1], score_from, side="right"))
+                if first < len(tokens[1]):
+                    start = min(start, int(tokens[1][first] - lengths[tokens[0][first]]))
+                ids, ends = tokens_inside(*tokens, lengths, start, end)
+            out.append(Window(data[start:end], score_from - start, d, start, ids, ends))
+        total += len(data)
     return out
 
 
 class WindowSampler:
-    """Random training windows over the training documents joined by blank lines.
+    """Random training windows: each starts at a random character boundary of a training document and
+    holds up to ``context_bytes`` bytes of that document alone, the very windows ``eval_windows`` scores
+    from their first byte. A document longer than the context is drawn in proportion to its count of
+    full-window starts; a shorter one is one window (its whole text), as evaluation reads it.
 
-    The stream is held as uint8 with the byte offsets of its word starts; a window starts at a
-    random word start and ends at the last word start that keeps it within ``context_bytes``.
-    The sampler's state is a plain dict (JSON-serialisable) for exact resume."""
+    The split is held as one uint8 stream with document byte ranges (documents are never crossed);
+    with a BPE tokenizer, each document's tokens (ids and byte ends), as evaluation tokenizes it. The
+    sampler's state is a plain dict (JSON-serialisable) for exact resume."""
 
-    def __init__(self, texts, context_bytes: int, seed: int):
-        stream = "\n\n".join(texts)
-        data = np.frombuffer(stream.encode("utf-8"), dtype=np.uint8)
-        self._setup(data, np.append(word_byte_starts(stream, max_word_bytes=context_bytes), len(data)), context_bytes,
-                    seed)
+    def __init__(self, texts, context_bytes: int, seed: int, tokenizer=None):
+        texts = list(texts)
+        pieces = [t.encode("utf-8") for t in texts]
+        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        data = np.frombuffer(b"".join(pieces), dtype=np.uint8)
+        tokens = None
+        if tokenizer is not None:
+            from byteword.tokenization import token_byte_lengths
+
+            docs = document_tokens(tokenizer, texts, token_byte_lengths(tokenizer))
+            ids = np.concatenate([i for i, _ in docs]) if docs else np.zeros(0, np.int64)
+            token_starts = np.concatenate([[0], np.cumsum([len(i) for i, _ in docs])]).astype(np.int64)
+            tokens = (ids, token_starts, tokenizer)
+        self._setup(data, starts[:-1], starts[1:], context_bytes, seed, tokens)
 
     @classmethod
-    def from_encoded(cls, encoded: dict, context_bytes: int, seed: int) -> "WindowSampler":
+    def from_encoded(cls, encoded: dict, context_bytes: int, seed: int, tokenizer=None) -> "WindowSampler":
         """The same sampler over a split encoded by ``byteword.encode`` (memory-mapped, not re-split)."""
-        if encoded["meta"]["max_word_bytes"] != context_bytes:
-            raise ValueError(f"the split was encoded with max_word_bytes={encoded['meta']['max_word_bytes']}, "
-                             f"not the context of {context_bytes} bytes; encode it again with that value")
+        from byteword.encode import SEPARATOR
+
+        doc_starts = np.asarray(encoded["doc_starts"])  # (n_docs + 1,); the separator opens documents 1..
+        begins = doc_starts[:-1] + np.where(np.arange(len(doc_starts) - 1) > 0, len(SEPARATOR), 0)
+        tokens = None
+        if tokenizer is not None and "ids" in encoded:
+            tokens = (encoded["ids"], np.asarray(encoded["token_starts"]), tokenizer)
+        elif tokenizer is not None:  # encoded without this tokenizer: tokenize each document once, here
+            from byteword.tokenization import token_byte_lengths
+
+            texts = (bytes(encoded["bytes"][b:e]).decode("utf-8") for b, e in zip(begins, doc_starts[1:]))
+            docs = document_tokens(tokenizer, list(texts), token_byte_lengths(tokenizer))
+            ids = np.concatenate([i for i, _ in docs]) if docs else np.zeros(0, np.int64)
+            tokens = (ids, np.concatenate([[0], np.cumsum([len(i) for i, _ in docs])]).astype(np.int64), tokenizer)
         sampler = cls.__new__(cls)
-        sampler._setup(encoded["bytes"], encoded["word_starts"], context_bytes, seed)  # no copy of either
+        sampler._setup(encoded["bytes"], begins, doc_starts[1:], context_bytes, seed, tokens)  # no copy of the data
         return sampler
 
-    def _setup(self, data: np.ndarray, starts: np.ndarray, context_bytes: int, seed: int) -> None:
+    def _setup(self, data: np.ndarray, begins: np.ndarray, ends: np.ndarray, context_bytes: int, seed: int,
+               tokens=None) -> None:
         self.data = data  # (n_bytes,) uint8
-        self.starts = starts  # (n_words + 1,) int64 word starts, then the end
+        self.begins, self.ends = begins.astype(np.int64), ends.astype(np.int64)  # (n_docs,) each document's bytes
         self.context_bytes = context_bytes
         self.rng = np.random.default_rng(seed)
-        if len(self.data) <= context_bytes:
-            raise ValueError(f"training text has {len(self.data)} bytes, fewer than one window of {context_bytes}")
-        # windows may start at word starts up to here, so that a full window still fits
-        self.n_starts = max(int(np.searchsorted(self.starts, len(self.data) - context_bytes, side="right")), 1)
+        self.tokens = tokens  # (ids, token_starts, tokenizer) or None
+        if tokens is not None:
+            from byteword.tokenization import token_byte_lengths
 
-    def sample(self, batch_size: int) -> list[bytes]:
-        picks = self.rng.integers(0, self.n_starts, size=batch_size)
+            self.token_lengths = token_byte_lengths(tokens[2])
+        sizes = self.ends - self.begins
+        if len(sizes) == 0 or sizes.max() == 0:
+            raise ValueError("training split holds no text to draw windows from")
+        # (n_docs + 1,) cumulative count of window starts: documents longer than the context have
+        # size - context + 1 full-window starts, shorter ones (if not empty) one
+        self.cum_starts = np.concatenate([[0], np.cumsum(np.where(sizes > context_bytes, sizes - context_bytes + 1,
+                                                                  (sizes > 0).astype(np.int64)))])
+
+    def _doc_tokens(self, d: int):
+        ids, token_starts, _ = self.tokens
+        doc_ids = np.asarray(ids[token_starts[d]:token_starts[d + 1]], dtype=np.int64)
+        return doc_ids, np.cumsum(self.token_lengths[doc_ids])
+
+    def sample(self, batch_size: int) -> list[Window]:
+        picks = self.rng.integers(0, self.cum_starts[-1], size=batch_size)
+        docs = np.searchsorted(self.cum_starts, picks, side="right") - 1
         out = []
-        for i in picks:
-            s = self.starts[i]
-            e = self.starts[np.searchsorted(self.starts, s + self.context_bytes, side="right") - 1]
-            out.append(self.data[s:e].tobytes())
+        for u, d in zip(picks, docs):
+            begin, doc_end = int(self.begins[d]), int(self.ends[d])
+            s = begin + int(u - self.cum_starts[d])
+            doc = self.data[begin:doc_end]
+            s = begin + char_start(doc, s - begin)
+            e = min(s + self.context_bytes, doc_end)
+            e = begin + (doc_end - begin if e == doc_end else char_floor(doc, e - begin))
+            ids = ends = None
+            if self.tokens is not None:  # the document's tokens inside the window; the window shrinks to them
+                ids, ends = tokens_inside(*self._doc_tokens(int(d)), self.token_lengths, s - begin, e - begin)
+                if ids:
+                    first = ends[0] - int(self.token_lengths[ids[0]])
+                    s, e, ends = s + first, s + ends[-1], tuple(x - first for x in ends)
+            out.append(Window(self.data[s:e].tobytes(), 0, int(d), s - begin, ids, ends))
         return out
 
     def state(self) -> dict:
@@ -114,6 +266,18 @@ class WindowSampler:
 
     def set_state(self, state: dict) -> None:
         self.rng.bit_generator.state = state
+
+
+def seen_windows(texts, context_bytes: int, batch_size: int, train_bytes: int, seed: int, tokenizer=None) -> list[Window]:
+    """The training windows a run of ``seed`` reads, in order: the sampler replayed batch by batch until
+    ``train_bytes`` bytes are drawn, as the training loop draws them (so baselines and token counts can
+    be taken on exactly the bytes the models saw)."""
+    sampler, out, total = WindowSampler(texts, context_bytes, seed, tokenizer), [], 0
+    while total < train_bytes:
+        batch = sampler.sample(batch_size)
+        out.extend(batch)
+        total += sum(len(w.data) for w in batch)
+    return out
 
 
 def _pad(rows: list[list[int]], value: int, width: int | None = None) -> torch.Tensor:
@@ -124,19 +288,34 @@ def _pad(rows: list[list[int]], value: int, width: int | None = None) -> torch.T
     return out
 
 
-def collate(windows: list[bytes], kind: str, tokenizer=None, max_word_bytes: int = 16) -> Batch:
-    """Build the batch a family of ``kind`` reads from byte windows."""
-    byte_rows = [list(w) for w in windows]
+def as_window(w) -> Window:
+    """A Window as is, or bytes read as a window scored from its first byte (tokenized on its own)."""
+    return w if isinstance(w, Window) else Window(bytes(w))
+
+
+def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Batch:
+    """Build the batch a family of ``kind`` reads from windows (``Window`` objects, or plain bytes scored
+    from their first byte). ``score_mask`` marks each window's scored span."""
+    windows = [as_window(w) for w in windows]
+    byte_rows = [list(w.data) for w in windows]
     batch = Batch(bytes=_pad(byte_rows, 0), byte_mask=_pad([[1] * len(r) for r in byte_rows], 0).bool())
+    positions = torch.arange(batch.bytes.shape[1])[None, :]
+    batch.score_mask = batch.byte_mask & (positions >= torch.tensor([w.score_from for w in windows])[:, None])
     if kind == "bytes":
         return batch
-    texts = [w.decode("utf-8") for w in windows]
+    texts = [w.data.decode("utf-8") for w in windows]
     if kind == "bpe":
         from byteword.tokenization import bos_id, token_byte_spans
 
         bos = bos_id(tokenizer)
-        ids = [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
-        ends = [[end - 1 for _, end in token_byte_spans(tokenizer, t)] for t in texts]
+        ids, ends = [], []
+        for w, t in zip(windows, texts):
+            if w.token_ids is not None:  # the document's own tokens, cut to the window
+                ids.append(list(w.token_ids))
+                ends.append([e - 1 for e in w.token_ends])
+            else:
+                ids.append(tokenizer.encode(t, add_special_tokens=False).ids)
+                ends.append([end - 1 for _, end in token_byte_spans(tokenizer, t)])
         batch.ids = _pad([[bos] + r[:-1] for r in ids], bos)
         batch.targets = _pad(ids, -100)
         batch.target_mask = batch.targets >= 0

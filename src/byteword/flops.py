@@ -40,7 +40,7 @@ def forward_flops(model, windows: list[bytes], tokenizer=None) -> tuple[float, i
     for window in windows:
         batch = collate([window], model.batch_kind, tokenizer=tokenizer, max_word_bytes=model.cfg.max_word_bytes)
         total += model.analytic_flops(batch.to(device))
-        n_bytes += len(window)
+        n_bytes += int(batch.byte_mask.sum())
     return total, n_bytes
 
 

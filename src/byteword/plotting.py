@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.colors  # noqa: E402
+import matplotlib.patches  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
@@ -121,24 +123,86 @@ def languages(table: pd.DataFrame):
 
 
 def test_bpb(summary: pd.DataFrame):
-    """Test BPB per model with its bootstrap interval; compressors drawn as horizontal lines."""
-    models = summary[summary["kind"] == "model"].sort_values("value")
+    """Test BPB per model (blue) and per windowed baseline (grey: n-grams and compressors that read the
+    same windows with the same context), each with its interval over resampled documents; whole-text
+    compressors, which read the test text at once, drawn as horizontal lines."""
+    bars = pd.concat([summary[summary["kind"] == "model"], summary[summary["kind"] == "baseline"]])
+    bars = bars.sort_values("value")
     compressors = summary[summary["kind"] == "compressor"]
-    fig, ax = plt.subplots(figsize=(max(5, 1.2 * len(models) + 3), 4))
-    x = np.arange(len(models))
-    err = np.vstack([models["value"] - models["ci_low"], models["ci_high"] - models["value"]])
-    ax.bar(x, models["value"], yerr=err, capsize=4, color="tab:blue")
-    labels = [f"{m}\n(seed {s})" if models["seed"].nunique() > 1 else m for m, s in zip(models["model"], models["seed"])]
-    ax.set_xticks(x, labels)
-    for i, v in enumerate(models["value"]):
-        ax.text(i, v / 2, f"{v:.3f}", ha="center", color="white")
-    for (_, row), style in zip(compressors.iterrows(), ["--", ":", "-."]):
-        ax.axhline(row["value"], color="gray", ls=style, lw=1.2, label=f"{row['model']} {row['value']:.3f}")
-    if len(compressors):
-        ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
-    ax.set(ylabel="test bits per byte (95% CI)", title="Test BPB, byte-identical windows")
-    ax.set_ylim(0, max(compressors["value"].max() if len(compressors) else 0, models["ci_high"].max()) * 1.1)
+    fig, ax = plt.subplots(figsize=(max(5, 1.0 * len(bars) + 3), 4.5))
+    x = np.arange(len(bars))
+    err = np.vstack([bars["value"] - bars["ci_low"], bars["ci_high"] - bars["value"]])
+    colors = ["tab:blue" if k == "model" else "tab:gray" for k in bars["kind"]]
+    ax.bar(x, bars["value"], yerr=np.nan_to_num(err), capsize=4, color=colors)
+    several = bars["seed"].astype(str).nunique() > 1
+    labels = [f"{m}\n(seed {s})" if several and k == "model" else m
+              for m, s, k in zip(bars["model"], bars["seed"], bars["kind"])]
+    ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
+    for i, v in enumerate(bars["value"]):
+        ax.text(i, v / 2, f"{v:.3f}", ha="center", color="white", rotation=90, fontsize=8)
+    for (_, row), style in zip(compressors.iterrows(), ["--", ":", "-.", (0, (5, 1, 1, 1))]):
+        ax.axhline(row["value"], color="black", ls=style, lw=1, label=f"{row['model']}, whole text {row['value']:.3f}")
+    ax.bar([], [], color="tab:blue", label="model")
+    ax.bar([], [], color="tab:gray", label="baseline on the same windows")
+    ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
+    ax.set(ylabel="test bits per byte (95% CI over documents)", title="Test BPB, the same scored bytes and context")
+    top = np.nanmax([compressors["value"].max() if len(compressors) else 0, bars["value"].max(),
+                     bars["ci_high"].max()])  # ci_high is NaN where a test set of one document has no interval
+    ax.set_ylim(0, top * 1.25)
     fig.tight_layout()
+    return fig
+
+
+def bpb_by_position(positions: pd.DataFrame):
+    """BPB at each position of windows scored from their first byte (no context), one line per model:
+    how much each family gains from the bytes before. A BPE token counts at its last byte's position."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for (model, seed), g in positions.groupby(["model", "seed"], sort=False):
+        g = g.sort_values("position")
+        # blocks of 8 positions: single positions are noisy
+        block = g["position"] // 8
+        bpb = g.groupby(block)["nll_nats"].sum() / (np.log(2) * g.groupby(block)["n_bytes"].sum())
+        label = model if positions["seed"].nunique() == 1 else f"{model} (seed {seed})"
+        ax.plot(bpb.index * 8 + 4, bpb.values, marker="o", ms=3, label=label)
+    ax.set(xlabel="position in the window (bytes, blocks of 8)", ylabel="bits per byte",
+           title="Who uses its context: BPB by position, windows scored from their first byte")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+PAIRED_COLOURS = {"row better": "#9ecae1", "column better": "#fcae91", "interval holds 0": "#e3e3e3"}
+
+
+def paired_bpb(paired: pd.DataFrame):
+    """Paired test-BPB difference of every two models (baselines included), row minus column, with its
+    95% interval over resampled documents (and seeds). A cell is coloured by the sign of the difference
+    only where its interval excludes zero (blue: the row model needs fewer bits), grey otherwise."""
+    models = list(dict.fromkeys([*paired["model_a"], *paired["model_b"]]))
+    cells = paired.set_index(["model_a", "model_b"])
+    grid = {c: cells[c].unstack().reindex(index=models, columns=models) for c in
+            ("difference", "ci_low", "ci_high", "excludes_zero")}  # each (n_models, n_models), NaN on the diagonal
+    n = len(models)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * n + 2), max(4.0, 0.7 * n + 2)))
+    colours = matplotlib.colors.to_rgba_array(list(PAIRED_COLOURS.values()))
+    rgba = np.ones((n, n, 4))  # white diagonal
+    for i, j in np.ndindex(n, n):
+        if i != j:
+            d, significant = grid["difference"].iat[i, j], bool(grid["excludes_zero"].iat[i, j])
+            rgba[i, j] = colours[2] if not significant else colours[0] if d < 0 else colours[1]
+            ax.text(j, i, f"{d:+.3f}\n[{grid['ci_low'].iat[i, j]:+.3f}, {grid['ci_high'].iat[i, j]:+.3f}]",
+                    ha="center", va="center", fontsize=7.5)
+    ax.imshow(rgba, aspect="auto")
+    ax.set_xticks(range(n), models, rotation=30, ha="right")
+    ax.set_yticks(range(n), models)
+    k = int(paired["n_comparisons"].iloc[0]) if len(paired) else 0
+    ax.set(xlabel="column model", ylabel="row model",
+           title=f"Test BPB, row − column (95% CI over {int(paired['n_docs'].iloc[0]) if len(paired) else 0} "
+                 f"documents)\n{k} comparisons: about {0.05 * k:.1f} would exclude 0 by chance alone")
+    handles = [matplotlib.patches.Patch(color=c, label=label) for label, c in PAIRED_COLOURS.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))  # room for the legend below
     return fig
 
 
@@ -316,4 +380,5 @@ FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_
            "bytes_per_chunk": bytes_per_chunk, "languages": languages, "noise": noise,
            "undertrained_tokens": undertrained_tokens, "next_word": next_word, "analogy": analogy,
            "character_probe": character_probe, "typo_robustness": typo_robustness,
-           "embedding_geometry": embedding_geometry, "sentence_probe": sentence_probe}
+           "embedding_geometry": embedding_geometry, "sentence_probe": sentence_probe, "paired_bpb": paired_bpb,
+           "bpb_by_position": bpb_by_position}

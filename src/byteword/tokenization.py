@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 BOS_TOKEN = "<|bos|>"
@@ -124,6 +125,16 @@ def token_bytes(tok: Tokenizer, token_id: int) -> bytes:
         return s.encode("utf-8")
     u2b = unicode_to_byte()
     return bytes(u2b[c] for c in s)
+
+
+def token_byte_lengths(tok: Tokenizer) -> np.ndarray:
+    """(vocab,) int64: how many bytes each id stands for, so a document's token byte ends are one cumsum."""
+    specials = special_ids(tok)
+    u2b = unicode_to_byte()
+    out = np.zeros(tok.get_vocab_size(), dtype=np.int64)
+    for s, i in tok.get_vocab().items():
+        out[i] = len(s.encode("utf-8")) if i in specials else sum(1 for c in s if c in u2b)
+    return out
 
 
 def special_ids(tok: Tokenizer | ByteTokenizer) -> set[int]:

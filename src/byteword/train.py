@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from byteword import checkpoint, distributed
 from byteword.corpus import read_split
-from byteword.data import WindowSampler, collate, document_windows
+from byteword.data import WindowSampler, collate, eval_windows
 from byteword.encode import load_encoded
 from byteword.evaluation.bpb import score_windows
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
@@ -170,11 +170,14 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
 
         tokenizer = load_tokenizer(job.tokenizer_path)
     valid_texts = read_split(Path(job.corpus_dir) / "valid.parquet")["text"].tolist()
-    valid_windows = document_windows(valid_texts, job.training.context_bytes, job.training.eval_bytes)
+    W = job.training.context_bytes
+    # validation BPB as the evaluation scores it (each window scores its last half after the first); FLOPs
+    # per byte on whole windows scored from their first byte, as training reads them
+    valid_windows = eval_windows(valid_texts, W, W // 2, job.training.eval_bytes, tokenizer)
+    flops_windows = eval_windows(valid_texts, W, W, job.training.eval_bytes, tokenizer)
     if not valid_windows:
-        raise ValueError(f"validation split of {job.corpus} holds no full window of {job.training.context_bytes} "
-                         f"bytes")
-    cfg, tc = matched_config(job.model, job.training, valid_windows, tokenizer, job.seed)
+        raise ValueError(f"validation split of {job.corpus} holds no text")
+    cfg, tc = matched_config(job.model, job.training, flops_windows, tokenizer, job.seed)
     torch.manual_seed(job.seed)
     model = build_model(cfg, tokenizer).to(device)
     set_activation_checkpointing(model, tc.activation_checkpointing)
@@ -182,11 +185,11 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     optimizer = make_optimizer(model, tc, fused=device.type == "cuda")
     params = list(model.parameters())
     if job.encoded_dir is not None:  # memory-mapped: a corpus of gigabytes is neither loaded nor re-split
-        sampler = WindowSampler.from_encoded(load_encoded(job.encoded_dir), tc.context_bytes, job.seed)
+        sampler = WindowSampler.from_encoded(load_encoded(job.encoded_dir), tc.context_bytes, job.seed, tokenizer)
     else:
         sampler = WindowSampler(read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist(),
-                                tc.context_bytes, job.seed)
-    flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)  # H-Net's re-measured as it learns
+                                tc.context_bytes, job.seed, tokenizer)
+    flops_per_byte = forward_flops_per_byte(model, flops_windows, tokenizer)  # H-Net's re-measured as it learns
     step, bytes_seen, history, wall_before, train_flops = 0, 0, [], 0.0, 0.0
     run_nll, run_bytes, run_chunks = 0.0, 0, 0  # training loss and chunks since the last evaluation
     state = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash, job.config)
@@ -254,7 +257,7 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
             log.info("step %d bytes %d train_bpb %.4f valid_bpb %.4f bytes/s %.0f", step, bytes_seen,
                      history[-1]["train_bpb"], valid_bpb, bytes_per_second)
             if cfg.family == "hnet":  # its FLOPs follow the boundaries it learns to draw
-                flops_per_byte = forward_flops_per_byte(model, valid_windows, tokenizer)
+                flops_per_byte = forward_flops_per_byte(model, flops_windows, tokenizer)
             interval_start = time.time()
         if bytes_seen >= next_eval or done:
             run_nll, run_bytes, run_chunks = 0.0, 0, 0

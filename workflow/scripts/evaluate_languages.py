@@ -14,7 +14,7 @@ if own in ev["languages"]:
     raise ValueError(f"evaluation.languages names {own!r}, the language of corpus {meta['corpus']!r} itself, whose "
                      f"test split already stands for it; drop that entry or give the corpus another language")
 texts = {own: read_split(snakemake.input.test)["text"].tolist(), **language_texts(ev["languages"])}
-table = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["language_bytes"],
+table = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["stride_bytes"], ev["language_bytes"],
                         loaded.tokenizer, batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"])
 print(table.to_string())
 table = table.assign(family=meta["model"]["family"])

@@ -12,7 +12,7 @@ loaded = load_job_model(snakemake)
 meta = loaded.meta
 counts = word_counts(read_split(snakemake.input.train)["text"])
 positions = next_word_positions(read_split(snakemake.input.test)["text"], counts, meta["training"]["context_bytes"],
-                                cfg["max_word_bytes"], cfg["positions_per_bucket"], cfg["seed"])
+                                cfg["max_word_bytes"], cfg["positions_per_bucket"], cfg["seed"], loaded.tokenizer)
 scored = score_positions(loaded.model, positions, loaded.tokenizer, batch_size=ev["batch_size"])
 table = accuracy_by_bucket(scored, n_resamples=ev["bootstrap_resamples"])
 print(table.to_string())

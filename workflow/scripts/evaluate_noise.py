@@ -1,9 +1,8 @@
-"""Adapter: BPB of one model on seeded perturbations of the first test windows, scored on the
-perturbed bytes, beside the clean windows (one row per perturbation)."""
+"""Adapter: BPB of one model on seeded perturbations of the first bytes of test documents, scored on the
+perturbed bytes in the evaluation windows, beside the clean text (one row per perturbation)."""
 
 from byteword.corpus import read_split
-from byteword.data import document_windows
-from byteword.evaluation.noise import score_noise
+from byteword.evaluation.noise import noise_documents, score_noise
 from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import load_job_model
 
@@ -11,11 +10,10 @@ ev = snakemake.params.evaluation
 cfg = ev["noise"]
 loaded = load_job_model(snakemake)
 meta = loaded.meta
-context = meta["training"]["context_bytes"]
-windows = document_windows(read_split(snakemake.input.test)["text"], context, cfg["test_bytes"])
-table = score_noise(loaded.model, windows, cfg["perturbations"], context, loaded.tokenizer,
-                    batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"], seed=cfg["seed"])
+docs = noise_documents(read_split(snakemake.input.test)["text"], cfg["test_bytes"])
+table = score_noise(loaded.model, docs, cfg["perturbations"], meta["training"]["context_bytes"], ev["stride_bytes"],
+                    loaded.tokenizer, batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"],
+                    seed=cfg["seed"])
 print(table.to_string())
 table = table.assign(family=meta["model"]["family"])
-write_parquet(with_provenance(table, **model_identity(meta)),
-              snakemake.output[0])
+write_parquet(with_provenance(table, **model_identity(meta)), snakemake.output[0])

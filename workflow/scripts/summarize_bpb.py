@@ -1,13 +1,15 @@
-"""Adapter: one table of test BPB for every model and compressor, with family, variant, FLOPs per
-byte, training FLOPs, parameters by part and bytes per chunk; and one table of every model's
-scores per language."""
+"""Adapter: one table of test BPB for every model, baseline and compressor, with family, variant, FLOPs per
+byte, training FLOPs, parameters by part and bytes per chunk, and intervals over resampled documents (and
+seeds); the paired difference of every two models on the same resampled documents; and one table of
+every model's scores per language."""
 
 import json
 
 import pandas as pd
 
+from byteword.evaluation.paired import baseline_rows, bpb_tables, with_intervals
 from byteword.models import describe_variant
-from byteword.provenance import write_parquet
+from byteword.provenance import with_provenance, write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
@@ -19,11 +21,26 @@ extra = pd.DataFrame([{"model": m["model"]["name"], "seed": str(m["seed"]), "var
                       for m in metas])
 models = models.merge(extra, on=["model", "seed"], how="left").assign(kind="model")
 models["bytes_per_chunk"] = (models["n_bytes"] / models["n_chunks"]).where(models["n_chunks"] > 0)
-compressors = pd.read_parquet(snakemake.input.compressors)
-compressors = compressors.assign(model=compressors["compressor"], family="compressor", kind="compressor")
-table = pd.concat([models, compressors.drop(columns=["compressor", "level", "compressed_bytes"])], ignore_index=True)
-print(table[["model", "variant", "value", "ci_low", "ci_high", "flops_per_byte", "bytes_per_chunk"]].to_string())
+
+# per-window NLL of every run and baseline (a baseline's seed is "" unless it was counted on one run's draws)
+windows = pd.concat([pd.read_parquet(p) for p in snakemake.input.windows], ignore_index=True)
+baselines = pd.read_parquet(snakemake.input.baselines)
+windows = pd.concat([windows, baselines], ignore_index=True)
+tables = bpb_tables(windows, n_resamples=snakemake.params.resamples)
+models = with_intervals(models, tables)
+# windowed baselines get the models' document intervals and their labels; whole-text compressors (no
+# windows: they read the test text at once) are rows of their own, labelled as such
+labels = pd.read_parquet(snakemake.input.baseline_summary)
+baseline_table = baseline_rows(baselines, tables).merge(labels[["model", "label", "order"]], on="model", how="left")
+whole_text = labels[~labels["model"].isin(baselines["model"])].assign(family="compressor", kind="compressor")
+table = pd.concat([models, baseline_table, whole_text], ignore_index=True)
+print(table[["model", "variant", "value", "ci_low", "ci_high", "seed_sd", "n_docs", "flops_per_byte",
+             "bytes_per_chunk"]].to_string())
 write_parquet(table, snakemake.output.bpb)
+
+paired = with_provenance(tables.paired, experiment=models["experiment"].iloc[0], corpus=snakemake.wildcards.corpus)
+print(paired[["model_a", "model_b", "difference", "ci_low", "ci_high", "excludes_zero"]].to_string())
+write_parquet(paired, snakemake.output.paired)
 
 languages = pd.concat([pd.read_parquet(p) for p in snakemake.input.languages], ignore_index=True)
 print(languages[["model", "language", "bpb", "ci_low", "ci_high", "bytes_per_chunk"]].to_string())

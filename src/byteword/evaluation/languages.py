@@ -3,8 +3,8 @@ bytes per chunk (tokens, words, patches, SpaceByte global positions or learned c
 cost of another script shows up both in bits and in how often the model's upper levels run.
 
 The model's own corpus test split stands for its language; other languages come from
-evaluation-only sources (e.g. the Bulgarian article in gensim's test data), cut into the same
-word-aligned windows of ``context_bytes``."""
+evaluation-only sources (e.g. the Bulgarian articles in gensim's test data), cut into the same
+windows as the test split (``byteword.data.eval_windows``); intervals resample documents."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import math
 import pandas as pd
 
 from byteword.corpus import corpus_config_from_dict, load_documents
-from byteword.data import document_windows
-from byteword.evaluation.bpb import bootstrap_ci, score_windows
+from byteword.data import eval_windows
+from byteword.evaluation.bootstrap import ratio_ci
+from byteword.evaluation.bpb import interval_clusters, score_windows
 
 
 def language_texts(sources: dict[str, dict]) -> dict[str, list[str]]:
@@ -23,19 +24,20 @@ def language_texts(sources: dict[str, dict]) -> dict[str, list[str]]:
             for lang, entry in sources.items()}
 
 
-def score_languages(model, texts: dict[str, list[str]], context_bytes: int, max_bytes: int | None,
+def score_languages(model, texts: dict[str, list[str]], context_bytes: int, stride_bytes: int, max_bytes: int | None,
                     tokenizer=None, batch_size: int = 16, n_resamples: int = 1000) -> pd.DataFrame:
-    """One row per language: BPB, its interval, bytes, windows and chunks the model drew."""
+    """One row per language: BPB, its interval (over documents, or blocks of a few), bytes, windows, documents and chunks."""
     rows = []
     for lang, docs in texts.items():
-        windows = document_windows(docs, context_bytes, max_bytes)
+        windows = eval_windows(docs, context_bytes, stride_bytes, max_bytes, tokenizer)
         if not windows:
-            raise ValueError(f"language {lang!r}: its text holds no window of at most {context_bytes} bytes")
+            raise ValueError(f"language {lang!r}: its text is empty")
         scores = score_windows(model, windows, tokenizer, batch_size=batch_size)
-        low, high = bootstrap_ci(scores.nll, scores.n_bytes, n_resamples=n_resamples)
+        clusters, unit = interval_clusters(windows)
+        low, high = ratio_ci(scores.nll, scores.n_bytes, clusters, n_resamples=n_resamples)
         n_bytes, n_chunks = int(scores.n_bytes.sum()), int(scores.n_chunks.sum())
         rows.append({"language": lang, "bpb": scores.bpb, "ci_low": low, "ci_high": high, "n_bytes": n_bytes,
-                     "n_windows": len(windows), "n_chunks": n_chunks,
+                     "n_windows": len(windows), "n_docs": len(set(scores.doc.tolist())), "interval_unit": unit, "n_chunks": n_chunks,
                      "bytes_per_chunk": n_bytes / n_chunks if n_chunks else math.nan,
                      "chunks_per_byte": n_chunks / n_bytes if n_chunks else math.nan})
     return pd.DataFrame(rows)

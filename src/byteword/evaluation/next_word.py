@@ -2,7 +2,9 @@
 
 A position is a whole word (" " + letters/digits, at most ``max_word_bytes``) followed by a word
 that starts with whitespace. Its window holds the same ``context_bytes - max_word_bytes - 1`` bytes
-before the word for every model, then the word, then the one whitespace byte that ends it.
+before the word for every model, then the word, then the one whitespace byte that ends it. As in
+every evaluation, a BPE model reads its document's own tokens (those wholly inside the window, up to
+the word's end); the ending byte, whose token would run on into the next word, is tokenized alone.
 
 Two scores per position, both under teacher forcing from the model's own greedy hits
 (``ModelOutput.byte_hit`` / ``start_hit``):
@@ -10,8 +12,9 @@ Two scores per position, both under teacher forcing from the model's own greedy 
   inside the word is the top choice, and so is the first byte of what follows (a space). For BPE the
   following top token only has to start with that byte; for hierarchical models the word's
   end-of-word symbol is one of the word's predictions.
-- ``word_bytes``: only the word's own predictions are top choices — HAT's word accuracy (its bytes
-  and its end-of-word symbol); for flat models nothing checks that the word ends.
+- ``word_bytes``: only the predictions credited to the word's bytes are top choices; nothing checks
+  that the word ends. For hierarchical models the word's first byte carries the previous word's
+  end-of-word symbol, the analogue of a byte model predicting the word's leading space.
 - ``word_bpb``: bits per byte of the word given the context, by the chain rule: NLL of context + word
   minus NLL of the context, both read as unfinished text (no closing end-of-word). For hierarchical
   models this puts the previous word's end-of-word into the word's cost, the analogue of a byte
@@ -33,10 +36,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from byteword.data import char_start, collate
+from byteword.data import Window, char_start, collate, document_tokens, tokens_inside
 from byteword.evaluation.bootstrap import mean_ci
 from byteword.evaluation.bpb import bits_per_byte, bootstrap_ci
 from byteword.segment import split_words
+from byteword.tokenization import token_byte_lengths
 
 BUCKETS = (("unseen", 0, 0), ("1-10", 1, 10), ("11-100", 11, 100), (">100", 101, None))
 TARGET_WORD = re.compile(r" \w+")  # one space, then letters/digits: a whole word that a space ends
@@ -63,21 +67,28 @@ def ends_word(following: str) -> bool:
 
 
 def next_word_positions(texts, counts: Counter, context_bytes: int, max_word_bytes: int, per_bucket: int,
-                        seed: int = 0) -> pd.DataFrame:
-    """Up to ``per_bucket`` seeded positions per bucket: the window bytes, the word's [start, end) in it,
-    the word, its training count and bucket."""
+                        seed: int = 0, tokenizer=None) -> pd.DataFrame:
+    """Up to ``per_bucket`` seeded positions per bucket: the window (a ``Window``), the word's [start, end)
+    in it, the word, its training count and bucket."""
     context = context_bytes - max_word_bytes - 1
     if context < 1:
         raise ValueError(f"context_bytes {context_bytes} leaves no context before a word of {max_word_bytes} bytes")
+    lengths = token_byte_lengths(tokenizer) if tokenizer is not None else None
     rows = []
-    for text in texts:
+    for d, text in enumerate(texts):
         data, words, offset = text.encode("utf-8"), split_words(text), 0
+        tokens = document_tokens(tokenizer, [text], lengths)[0] if tokenizer is not None else None
         for w, following in zip(words, words[1:] + [""]):
             n = len(w.encode("utf-8"))
             if offset >= context and n <= max_word_bytes and TARGET_WORD.fullmatch(w) and ends_word(following):
                 start = char_start(data, offset - context)
                 count = counts.get(w[1:], 0)
-                rows.append({"window": data[start : offset + n + 1], "start": offset - start,
+                window = Window(data[start : offset + n + 1], 0, d, start)
+                if tokens is not None:
+                    ids, ends = tokens_inside(*tokens, lengths, start, offset + n)
+                    last = tokenizer.encode(following[:1], add_special_tokens=False).ids
+                    window = Window(window.data, 0, d, start, ids + tuple(last), ends + (offset + n + 1 - start,))
+                rows.append({"window": window, "start": offset - start,
                              "end": offset - start + n, "word": w[1:], "count": count, "bucket": bucket_of(count)})
             offset += n
     table = pd.DataFrame(rows, columns=["window", "start", "end", "word", "count", "bucket"])
@@ -97,22 +108,24 @@ def score_positions(model, positions: pd.DataFrame, tokenizer=None, batch_size: 
         out = model(collate(list(chunk.window), model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
         byte_hit, start_hit = out.byte_hit.cpu(), out.start_hit.cpu()
         # chain rule: NLL(word | context) = NLL(context + word) - NLL(context), each read as unfinished text
-        with_word = [w[:b] for w, b in zip(chunk.window, chunk.end)]
-        context = [w[:a] for w, a in zip(chunk.window, chunk.start)]
+        with_word = [w.prefix(b) for w, b in zip(chunk.window, chunk.end)]
+        context = [w.prefix(a) for w, a in zip(chunk.window, chunk.start)]
         nll.extend(_prefix_nll(model, with_word, tokenizer, device) - _prefix_nll(model, context, tokenizer, device))
         for row, (a, b) in enumerate(zip(chunk.start, chunk.end)):
             inside = bool(byte_hit[row, a:b].all())
             word_bytes.append(inside)
-            next_word.append(inside and bool(start_hit[row, b]))
+            # the ending byte: its own prediction starts with it, and what is credited to it hit (for
+            # hierarchical models that is the word's end-of-word)
+            next_word.append(inside and bool(start_hit[row, b]) and bool(byte_hit[row, b]))
     model.train(was_training)
     return positions.assign(next_word=next_word, word_bytes=word_bytes, nll=nll)
 
 
-def _prefix_nll(model, windows: list[bytes], tokenizer, device) -> np.ndarray:
-    """(n,) NLL in nats of each window read as the start of a longer text (no closing end-of-word)."""
+def _prefix_nll(model, windows, tokenizer, device) -> np.ndarray:
+    """(n,) NLL in nats of each window read as the start of a longer text (no closing end-of-word: every
+    family credits a prediction to the byte that completes it, so the sum is the prefix's log-probability)."""
     out = model(collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
-    total = (out.byte_logprobs * out.byte_mask).sum(1) - torch.as_tensor(out.end_logprob).to(out.byte_logprobs)
-    return -total.double().cpu().numpy()
+    return -(out.byte_logprobs * out.byte_mask).sum(1).double().cpu().numpy()
 
 
 def accuracy_by_bucket(scored: pd.DataFrame, n_resamples: int = 1000) -> pd.DataFrame:

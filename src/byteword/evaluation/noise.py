@@ -82,40 +82,42 @@ def perturb(text: str, name: str, seed: int = 0) -> str:
     return fn(text, seed=seed) if rate is None else fn(text, rate, seed=seed)
 
 
-def noisy_windows(windows: list[bytes], name: str, context_bytes: int, seed: int = 0) -> tuple[list[bytes], list[int]]:
-    """Perturb each clean window (its own seed: ``seed`` + its index) and cut the result again into
-    windows of at most ``context_bytes`` (perturbations such as ant speak lengthen the text). Returns
-    the new windows and, for each, the index of the clean window it came from."""
-    from byteword.data import split_windows
-
-    out, origin = [], []
-    for i, w in enumerate(windows):
-        for piece in split_windows(perturb(w.decode("utf-8"), name, seed=seed + i), context_bytes):
+def noise_documents(texts, total_bytes: int, doc_bytes: int = 2048) -> list[str]:
+    """The clean text perturbed: the first ``doc_bytes`` (cut at a character) of test documents in order,
+    until ``total_bytes`` are taken; many short documents rather than a few long ones, because the
+    interval resamples documents."""
+    out, total = [], 0
+    for text in texts:
+        if total >= total_bytes:
+            break
+        data = text.encode("utf-8")[: min(doc_bytes, total_bytes - total)]
+        piece = data.decode("utf-8", errors="ignore")  # drops a character the cut split
+        if piece:
             out.append(piece)
-            origin.append(i)
-    return out, origin
+            total += len(piece.encode("utf-8"))
+    return out
 
 
-def score_noise(model, windows: list[bytes], names: list[str], context_bytes: int, tokenizer=None,
+def score_noise(model, docs: list[str], names: list[str], context_bytes: int, stride_bytes: int, tokenizer=None,
                 batch_size: int = 16, n_resamples: int = 1000, seed: int = 0):
-    """One row per perturbation (and "clean"): BPB on the perturbed bytes, a bootstrap interval over the
-    clean windows they came from, and the robustness ratio = perturbed BPB / clean BPB (1 = unaffected)."""
-    import numpy as np
+    """One row per perturbation (and "clean"): each document perturbed (its own seed: ``seed`` + its index)
+    and cut into the evaluation windows, BPB on the perturbed bytes with an interval over documents, and
+    the robustness ratio = perturbed BPB / clean BPB (1 = unaffected)."""
     import pandas as pd
 
-    from byteword.evaluation.bpb import bootstrap_ci, score_windows
+    from byteword.data import eval_windows
+    from byteword.evaluation.bootstrap import ratio_ci
+    from byteword.evaluation.bpb import score_windows
 
     rows = []
     for name in ["clean", *names]:
-        pieces, origin = (windows, list(range(len(windows)))) if name == "clean" else \
-            noisy_windows(windows, name, context_bytes, seed)
-        scores = score_windows(model, pieces, tokenizer, batch_size=batch_size)
-        nll = np.bincount(origin, weights=scores.nll, minlength=len(windows))  # per clean window
-        n_bytes = np.bincount(origin, weights=scores.n_bytes, minlength=len(windows))
-        low, high = bootstrap_ci(nll, n_bytes, n_resamples=n_resamples)
+        texts = docs if name == "clean" else [perturb(d, name, seed=seed + i) for i, d in enumerate(docs)]
+        windows = eval_windows(texts, context_bytes, stride_bytes, tokenizer=tokenizer)
+        scores = score_windows(model, windows, tokenizer, batch_size=batch_size)
+        low, high = ratio_ci(scores.nll, scores.n_bytes, scores.doc, n_resamples=n_resamples)
         rate = 0.0 if name == "clean" else PERTURBATIONS[name][1]
         rows.append({"perturbation": name, "rate": rate, "bpb": scores.bpb, "ci_low": low, "ci_high": high,
-                     "n_bytes": int(scores.n_bytes.sum()), "n_windows": len(pieces)})
+                     "n_bytes": int(scores.n_bytes.sum()), "n_windows": len(windows), "n_docs": len(docs)})
     table = pd.DataFrame(rows)
     table["robustness_ratio"] = table["bpb"] / table.loc[table["perturbation"] == "clean", "bpb"].iloc[0]
     return table

@@ -1,7 +1,7 @@
 """Under-trained tokens of a BPE model ("Fishing for Magikarp", Land & Bartolo 2024): tokens the
 tokenizer has but the training text (almost) never produces keep weights the optimiser barely
 moved. Two indicators read from the trained weights alone, each scored by ROC-AUC against the
-known training counts (positives: tokens seen at most ``threshold`` times in the training split):
+known training counts (positives: tokens seen at most ``threshold`` times in the training windows the model read):
 
 - ``input_norm_low``: minus the input-embedding norm (weight decay shrinks rows no gradient feeds);
 - ``output_norm``: the output-embedding norm (the softmax pushes every unseen token's logit down
@@ -18,14 +18,6 @@ from scipy.stats import rankdata
 from byteword.evaluation.bootstrap import resample_indices
 
 THRESHOLDS = (0, 5, 20)
-
-
-def token_counts(tokenizer, texts: list[str]) -> np.ndarray:
-    """(vocab,) how often each id occurs when the training texts are encoded."""
-    counts = np.zeros(tokenizer.get_vocab_size(), dtype=np.int64)
-    for enc in tokenizer.encode_batch(texts, add_special_tokens=False):
-        np.add.at(counts, enc.ids, 1)
-    return counts
 
 
 def roc_auc(score: np.ndarray, positive: np.ndarray) -> float:

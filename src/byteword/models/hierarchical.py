@@ -18,8 +18,10 @@ query attends over the word's byte states) and ``multi`` (Learn Your Tokens: ``v
 tokens after the last byte, their states concatenated and projected to one backbone input).
 
 Accounting: every byte prediction is credited to its byte; each EOW prediction is credited to the
-last byte of the word it ends. The EOW of a window's final word is also counted (conservative:
-reconstructing the text needs every boundary). Departures from HAT: learned absolute positions
+first byte of the next word (the byte that reveals the word has ended). A window's last word has no
+next word inside the window, so its EOW is not predicted there: it is paid in the window that scores
+the next word's first byte, and at a document's end nobody pays one, exactly as a byte model pays
+nothing after the last byte. Departures from HAT: learned absolute positions
 inside the encoder besides rotary ones (on the demo corpus, positions and a second encoder layer
 lowered validation BPB by 0.18 bits), the backbone state is both a prefix and added to every
 decoder input, and words come from `byteword.segment` rather than a whitespace split. Departure
@@ -147,33 +149,33 @@ class Hierarchical(nn.Module):
                 words[idx, :longest], lengths[idx], byte_states, ctx[idx])
         pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
 
-        # bytes keep their own log-likelihood; the EOW term joins the word's last byte
+        # bytes keep their own log-likelihood; a word's EOW term goes to the first byte of the next word,
+        # the byte that shows the word has ended, so a window (or a document) ending with a word pays no
+        # EOW for it: nobody pays for closing a word that may go on beyond the scored text
         word_rows = torch.arange(M, device=lp.device)
-        eow_lp = lp[word_rows, lengths]  # (M,)
-        per_byte = lp[:, :L].clone()
-        per_byte[word_rows, lengths - 1] += eow_lp
-        byte_pos = batch.word_start[valid][:, None] + pos[:, :L]  # (M, L) position in the window
+        eow_lp, eow_hit = lp[word_rows, lengths], hit[word_rows, lengths]  # (M,)
+        row_of, word_start = valid.nonzero()[:, 0], batch.word_start[valid]  # (M,) each
+        closed = torch.zeros(M, dtype=torch.bool, device=lp.device)  # words followed by a word of their row
+        closed[:-1] = row_of[1:] == row_of[:-1]
+        nxt = closed.nonzero()[:, 0]  # (K,) words whose EOW is credited, to word nxt + 1's first byte
+        byte_pos = word_start[:, None] + pos[:, :L]  # (M, L) position in the window
         in_word = pos[:, :L] < lengths[:, None]
-        rows = valid.nonzero()[:, 0][:, None].expand(-1, L)
+        rows = row_of[:, None].expand(-1, L)
         byte_lp = torch.zeros(batch.bytes.shape, dtype=lp.dtype, device=lp.device)
-        byte_lp.index_put_((rows[in_word], byte_pos[in_word]), per_byte[in_word], accumulate=True)
+        byte_lp.index_put_((rows[in_word], byte_pos[in_word]), lp[:, :L][in_word], accumulate=True)
+        byte_lp.index_put_((row_of[nxt], word_start[nxt + 1]), eow_lp[nxt], accumulate=True)
         hits = {}
-        if not self.training:  # a word's last byte also carries its EOW hit, as it carries the EOW term
+        if not self.training:  # the first byte of a word also carries the previous word's EOW hit
             start_hit = torch.zeros_like(batch.byte_mask)
             start_hit[rows[in_word], byte_pos[in_word]] = hit[:, :L][in_word]
             byte_hit = start_hit.clone()
-            byte_hit[valid.nonzero()[:, 0], byte_pos[word_rows, lengths - 1]] &= hit[word_rows, lengths]
+            byte_hit[row_of[nxt], word_start[nxt + 1]] &= eow_hit[nxt]
             hits = {"byte_hit": byte_hit | ~batch.byte_mask, "start_hit": start_hit}
-
-        last = torch.zeros_like(valid)
-        last[torch.arange(B, device=valid.device), valid.sum(1) - 1] = True  # each row's final word
-        end_lp = torch.zeros(B, dtype=lp.dtype, device=lp.device)
-        end_lp[last.nonzero()[:, 0]] = eow_lp[last[valid]]
 
         boundaries = torch.zeros_like(batch.byte_mask)
         boundaries[valid.nonzero()[:, 0], batch.word_start[valid]] = True
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
-                           hidden={"word": word_vecs, "backbone": states}, end_logprob=end_lp, **hits)
+                           hidden={"word": word_vecs, "backbone": states}, **hits)
 
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch, words padded to their length bucket as ``forward`` does."""

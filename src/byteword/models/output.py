@@ -10,16 +10,14 @@ import torch
 @dataclass
 class ModelOutput:
     # (B, W): natural-log likelihood credited to each byte of the window. Predictions that are not
-    # bytes (a BPE token spanning several bytes, a hierarchical end-of-word symbol) are credited to
-    # the last byte they cover, so byte_logprobs.sum() is exactly the model's total log-likelihood.
+    # bytes are credited to the byte that completes them: a BPE token to its last byte, a hierarchical
+    # end-of-word symbol to the next word's first byte. So the sum up to any byte is the log-probability
+    # of the text up to it, and a span's sum is what scoring that span costs.
     byte_logprobs: torch.Tensor
     byte_mask: torch.Tensor  # (B, W) bool, True at real (non-padding) bytes
     hidden: dict[str, torch.Tensor] = field(default_factory=dict)  # hidden states by level
     boundaries: torch.Tensor | None = None  # (B, W) bool, True where a word/chunk starts (None if no levels)
     aux_loss: torch.Tensor | float = 0.0
-    # (B,) log-likelihood of predictions that close the window without being text (the last word's
-    # end-of-word symbol), already inside byte_logprobs; subtracting it gives the prefix probability.
-    end_logprob: torch.Tensor | float = 0.0
     # Greedy hits under teacher forcing, filled in eval mode only (None while training), both (B, W) bool:
     # byte_hit: every prediction credited to this byte was the model's top choice (True where none is
     #   credited, e.g. inside a BPE token); a word's bytes all hit = the word predicted exactly.

@@ -1,0 +1,77 @@
+"""Adapter: baselines scored on the models' own test windows — a byte n-gram (interpolated modified
+Kneser–Ney) counted on the bytes the models saw and on the whole training split, each with its order
+chosen on validation windows, and gzip, lzma and PPMd conditioned on each window's context — plus
+whole-text compressor figures. One row per (baseline, window) and one summary row per baseline."""
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from byteword.corpus import read_split
+from byteword.data import eval_windows, seen_windows
+from byteword.evaluation.bootstrap import ratio_ci
+from byteword.evaluation.compressors import PPMD_ORDER, compressor_bpb, conditioned_bits, ppmd_bpb
+from byteword.evaluation.ngram import LN2, choose_order
+from byteword.provenance import with_provenance, write_parquet
+from byteword.workflow_io import log_to
+
+VALID_BYTES = 65536  # validation windows that choose each n-gram's order
+
+log_to(snakemake.log[0])
+ev, tr, seed = snakemake.params.evaluation, snakemake.params.training, int(snakemake.params.seed)
+context, stride = tr["context_bytes"], ev["stride_bytes"]
+train_texts = read_split(snakemake.input.train)["text"].tolist()
+valid = eval_windows(read_split(snakemake.input.valid)["text"], context, stride, VALID_BYTES)
+test = eval_windows(read_split(snakemake.input.test)["text"], context, stride, ev["test_bytes"],
+                    max_doc_bytes=ev["doc_bytes"])
+n_bytes = np.array([w.n_scored for w in test], dtype=np.int64)  # (n_windows,)
+docs = np.array([w.doc for w in test], dtype=np.int64)
+
+seen = [w.data for w in seen_windows(train_texts, context, tr["batch_size"], tr["train_bytes"], seed)]  # training's own draws
+per_window, summary = [], []
+
+
+def stamp(df: pd.DataFrame, model: str) -> pd.DataFrame:
+    """Provenance columns; only the n-gram counted on the sampled windows depends on the seed."""
+    return with_provenance(df, experiment=snakemake.params.experiment, corpus=snakemake.wildcards.corpus,
+                           model=model, seed=seed if model == "ngram_seen" else "")
+
+
+def add(model: str, label: str, nll: np.ndarray, seconds: float, order=None) -> None:
+    """Record one windowed baseline: (n_windows,) NLL in nats -> its window rows and its summary row."""
+    low, high = ratio_ci(nll, n_bytes, docs, n_resamples=ev["bootstrap_resamples"])  # the models' resamples
+    bpb = float(nll.sum() / (LN2 * n_bytes.sum()))
+    print(f"{model}: {bpb:.4f} bits per byte [{low:.4f}, {high:.4f}] ({label}; {seconds:.1f} s)")
+    per_window.append(stamp(pd.DataFrame({"window": range(len(test)), "doc": docs, "nll_nats": nll,
+                                          "n_bytes": n_bytes}), model))
+    summary.append(stamp(pd.DataFrame([{"kind": "baseline", "label": label, "value": bpb, "ci_low": low,
+                                        "ci_high": high, "n_bytes": int(n_bytes.sum()), "order": order}]), model))
+
+
+# each n-gram gets its own order: more counted bytes support longer contexts
+seen_bytes = sum(map(len, seen))
+seen_size = f"{seen_bytes / 1e6:.2f} MB" if seen_bytes >= 1e6 else f"{seen_bytes / 1e3:.1f} KB"
+for model, chunks, what in [("ngram_seen", seen, f"the {seen_size} the models saw"),
+                            ("ngram_train", [t.encode("utf-8") for t in train_texts], "the whole training split")]:
+    t0 = time.perf_counter()
+    ngram, valid_bpb = choose_order(chunks, valid)
+    print(f"{model} validation BPB by order: " + ", ".join(f"{n}: {b:.4f}" for n, b in valid_bpb.items()))
+    add(model, f"byte {ngram.order}-gram KN, counted on {what}", ngram.window_nll(test), time.perf_counter() - t0,
+        ngram.order)
+for model, label, order in [("gzip_ctx", "deflate -9", None), ("lzma_ctx", "LZMA2 (raw, preset 9)", None),
+                            ("ppmd_ctx", f"PPMd var. I order {PPMD_ORDER}", PPMD_ORDER)]:
+    t0 = time.perf_counter()
+    bits = conditioned_bits(test, model)
+    add(model, f"{label} given the window's context", bits * LN2, time.perf_counter() - t0, order)  # bits -> nats
+
+text = b"".join(w.data[w.score_from:] for w in test)  # the scored spans, in order: the test documents
+for row in compressor_bpb(text) + [ppmd_bpb(text)]:  # ppmd's "level" is its model order
+    order = row["level"] if row["compressor"] == "ppmd" else None
+    summary.append(stamp(pd.DataFrame([{"kind": "baseline", "label": f"whole text (not windowed), level {row['level']}",
+                                        "value": row["bpb"], "n_bytes": row["n_bytes"], "order": order}]),
+                         row["compressor"]))
+
+summary = pd.concat(summary, ignore_index=True).astype({"order": "Int64"}).assign(split="test", metric="bpb")
+write_parquet(summary, snakemake.output.summary)
+write_parquet(pd.concat(per_window, ignore_index=True), snakemake.output.windows)
