@@ -91,3 +91,18 @@ def test_a_perfect_embedding_gets_spearman_one_on_the_covered_pairs():
     assert result["coverage"] == pytest.approx(11 / 12)
     reversed_vectors = {**vectors, **{f"b{i}": np.array([np.cos(t), np.sin(t)]) for i, t in enumerate(angles[::-1])}}
     assert word_similarity(shared, reversed_vectors, n_total=12, n_resamples=50)["value"] == pytest.approx(-1.0)
+
+
+def test_bootstrap_spearman_is_spearmanr_on_each_resample():
+    from scipy.stats import spearmanr
+
+    from byteword.evaluation.bootstrap import resample_indices
+    from byteword.evaluation.word_similarity import spearman_with_ci
+
+    rng = np.random.default_rng(0)
+    human, predicted = np.round(rng.normal(size=60), 1), rng.normal(size=60)  # ties in the human scores
+    predicted[::5] = 0.0  # and in the cosines
+    rho, low, high = spearman_with_ci(human, predicted, n_resamples=300, seed=3)
+    boots = [spearmanr(human[i], predicted[i]).statistic for i in resample_indices(60, 300, 3)]
+    assert rho == pytest.approx(spearmanr(human, predicted).statistic)
+    assert (low, high) == pytest.approx((np.quantile(boots, 0.025), np.quantile(boots, 0.975)), abs=1e-12)
