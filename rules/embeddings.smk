@@ -1,6 +1,9 @@
-# Embeddings: one lexicon per corpus, the vectors of every model, then one rule per evaluation over all
-# models at once (each its own script: word_similarity, analogy, character_probe, typo_robustness,
-# embedding_geometry, sentence_probe).
+# Embeddings: one lexicon per corpus, the vectors of every model (static ones at two readings, input and
+# output), the reference rows (bag of bytes and bigrams, random, fastText and word2vec on the training
+# split), then one rule per evaluation over all models and reference rows at once (each its own script:
+# word_similarity, analogy, character_probe, typo_robustness, embedding_geometry, sentence_probe).
+from byteword.evaluation.reference_vectors import REFERENCES
+
 rule embedding_lexicon:
     input:
         train="results/corpus/{corpus}/train.parquet",
@@ -20,6 +23,32 @@ rule embedding_lexicon:
         runtime=10,
     script:
         "../workflow/scripts/embedding_lexicon.py"
+
+
+rule reference_vectors:
+    input:
+        train="results/corpus/{corpus}/train.parquet",
+        lexicon="results/embeddings/{corpus}/lexicon.parquet",
+    output:
+        "results/embeddings/{corpus}/reference/{reference}.parquet",
+    wildcard_constraints:
+        reference="|".join(REFERENCES),
+    params:
+        reference=config["embeddings"]["reference"],
+        seed=config["embeddings"]["seed"],
+        experiment=EXPERIMENT,
+    log:
+        "results/logs/reference_vectors/{corpus}/{reference}.log",
+    benchmark:
+        "results/benchmarks/reference_vectors/{corpus}/{reference}.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow/scripts/reference_vectors.py"
 
 
 rule extract_embeddings:
@@ -52,6 +81,7 @@ rule extract_embeddings:
 
 EMBEDDING_EVALUATIONS = ["word_similarity", "analogy", "character_probe", "typo_robustness", "embedding_geometry",
                          "sentence_probe"]
+REFERENCE_TABLES = expand("results/embeddings/{{corpus}}/reference/{reference}.parquet", reference=REFERENCES)
 
 for evaluation in EMBEDDING_EVALUATIONS:
 
@@ -62,6 +92,8 @@ for evaluation in EMBEDDING_EVALUATIONS:
             static=per_model(run_dir("embeddings") + "words.parquet"),
             contextual=per_model(run_dir("embeddings") + "contextual.parquet"),
             sentences=per_model(run_dir("embeddings") + "sentences.parquet"),
+            # static word vectors only: the sentence probe keeps its own bag-of-bytes baseline
+            reference=REFERENCE_TABLES if evaluation != "sentence_probe" else [],
         output:
             f"results/embeddings/{{corpus}}/{evaluation}.parquet",
         params:

@@ -87,9 +87,11 @@ def test_padding_inside_the_last_patch_and_the_batch_changes_nothing(P):
     torch.testing.assert_close(alone.byte_logprobs[0], batched.byte_logprobs[0, :13], rtol=0, atol=1e-5)
     assert batched.byte_logprobs[0, 13:].abs().sum() == 0  # padded bytes are never scored
     torch.testing.assert_close(alone.hidden["byte"][0], batched.hidden["byte"][0, :13], rtol=0, atol=1e-5)
-    vectors = model.static_word_vectors(collate([b" cat", b" elephants"], "bytes"))
-    torch.testing.assert_close(vectors[0], model.static_word_vectors(collate([b" cat"], "bytes"))[0],
-                               rtol=0, atol=1e-5)
+    with torch.no_grad():
+        readings = model.word_readings(collate([b" cat", b" elephants"], "bytes"))
+        alone = model.word_readings(collate([b" cat"], "bytes"))
+    for reading in readings:
+        torch.testing.assert_close(readings[reading][0], alone[reading][0], rtol=0, atol=1e-5)
 
 
 def test_log_likelihoods_match_a_patch_by_patch_recomputation():

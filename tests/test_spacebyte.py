@@ -122,14 +122,6 @@ def test_global_stack_really_runs_and_feeds_only_later_positions():
     assert bool(((moved[t:] - base.byte_logprobs[0, t:]).abs() > 1e-6).all())
 
 
-def test_static_word_vectors_average_the_states_after_each_byte():
-    model = make()
-    vec = model.static_word_vectors(collate([b" cat"], "bytes"))
-    with torch.no_grad():
-        h = model(collate([b" cat!"], "bytes")).hidden["byte"][0]  # position t has read BOS + bytes < t
-    torch.testing.assert_close(vec[0], h[1:].mean(0), rtol=0, atol=1e-5)
-
-
 @pytest.mark.parametrize("window", [None, 16])
 def test_analytic_flops_are_the_counted_matmuls_minus_the_masked_scores(window):
     """Without a window the count is exact; with one, the masked math path also multiplies the scores

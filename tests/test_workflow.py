@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from byteword.evaluation.reference_vectors import REFERENCES
 from byteword.models import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,11 +88,18 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     bpt = stats[stats.metric == "bytes_per_token"].set_index("tokenizer")["value"]
     assert bpt["bytes"] == 1.0 and 1.0 < bpt["bpe300"] < bpt["bpe400"]
 
+    # static vectors: both readings of every model and the reference rows; contextual ones: every model's main level
+    rows = {(m, r) for m in MODELS for r in ("input", "output")} | {(m, "reference") for m in REFERENCES}
     sim = pd.read_parquet(tiny_run / "embeddings/enwiki/word_similarity.parquet")
-    assert len(sim) == 2 * 2 * len(MODELS) and sim.groupby(["dataset", "level"])["n_pairs"].nunique().eq(1).all()
-    static = sim[sim["level"] == "static"].set_index("dataset")
-    assert (static.loc["wordsim353", "n_pairs"] == 353).all()
+    assert len(sim) == 2 * (len(rows) + len(MODELS)) and sim.groupby(["dataset", "level"])["n_pairs"].nunique().eq(1).all()
+    static = sim[sim["level"] == "static"]
+    assert set(zip(static["model"], static["reading"])) == rows
+    assert (static.set_index("dataset").loc["wordsim353", "n_pairs"] == 353).all()
     assert (sim[sim["level"] == "contextual"]["n_pairs"] < 353).all()  # only pairs whose words occur in the test split
+    assert set(sim.loc[sim["level"] == "contextual", "reading"]) == {"main"}
+    known = static.set_index(["model", "dataset"])["known_share"]
+    learned = known.index.get_level_values("model").isin(["fasttext", "word2vec"])  # words unseen in training
+    assert known[~learned].eq(1).all() and known[learned].lt(1).all()
 
     next_word = pd.read_parquet(tiny_run / "summary/enwiki/next_word.parquet")
     assert len(next_word) == len(MODELS) * 4 * 3 and (next_word.groupby("bucket")["n"].nunique() == 1).all()
@@ -102,13 +110,17 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
 
     emb = {n: pd.read_parquet(tiny_run / f"embeddings/enwiki/{n}.parquet")
            for n in ("analogy", "character_probe", "typo_robustness", "embedding_geometry", "sentence_probe")}
+    for name in ("analogy", "character_probe", "typo_robustness"):
+        assert set(zip(emb[name]["model"], emb[name]["reading"])) == rows, name
     assert set(emb["analogy"]["group"]) == {"all", "semantic", "syntactic"} and emb["analogy"]["value"].between(0, 1).all()
-    assert emb["analogy"].groupby("group")["n_questions"].nunique().eq(1).all()  # every model on the same questions
-    macro = emb["character_probe"].query("letter == 'macro'").set_index(["model", "vectors"])["f1"]
+    assert emb["analogy"].groupby("group")["n_questions"].nunique().eq(1).all()  # every row on the same questions
+    macro = emb["character_probe"].query("letter == 'macro'").set_index(["model", "reading", "vectors"])["f1"]
     assert macro.xs("random control", level="vectors").lt(0.4).all()
+    assert macro.loc[("random", "reference", "model")] < 0.4 < macro.loc[("bag_of_bytes", "reference", "model")]
     assert (emb["typo_robustness"]["n_variants"] > 20).all() and emb["typo_robustness"]["top1"].between(0, 1).all()
     geometry = emb["embedding_geometry"]
     assert set(geometry["level"]) == {"static", "contextual", "sentence"} and geometry["value"].notna().all()
+    assert set(zip(geometry["model"], geometry["reading"])) == rows | {(m, "main") for m in MODELS}
     probe = emb["sentence_probe"]
     assert set(probe["model"]) == {*MODELS, "bag_of_bytes"} and (probe["n"] == 200).all()
 
@@ -164,7 +176,7 @@ def test_default_config_dry_run_plans_every_stage(tmp_path):
                  "plot_training_curves", "plot_pareto", "plot_parameters", "plot_bytes_per_chunk", "evaluate_noise",
                  "undertrained_tokens", "concat_tables", "plot_noise", "plot_undertrained_tokens", "evaluate_next_word",
                  "embedding_lexicon", "analogy", "character_probe", "typo_robustness", "embedding_geometry",
-                 "sentence_probe", "plot_next_word", "plot_sentence_probe"]:
+                 "sentence_probe", "plot_next_word", "plot_sentence_probe", "reference_vectors"]:
         assert f"rule {rule}:" in out.stdout
 
 

@@ -1,8 +1,11 @@
 """Extraction of word and sentence vectors from any trained model.
 
-Static: every word is read as " word" (leading space, original case), alone in its window; the
-model chooses the vector (``static_word_vectors``): the hierarchical encoder's word vector, the mean
-of a BPE word's input embeddings, the mean of a byte model's final states over the word's bytes.
+Static: every word is read as " word" (leading space, original case), alone in its window, at the two
+matched places every family defines in ``word_readings``: ``input`` (what its upper level receives for
+the word: a flat model's mean input embedding, the hierarchical encoder's word vector, SpaceByte's and
+H-Net's projected states at their global positions or chunks, MEGABYTE's patch embeddings) and
+``output`` (its top level's state once it has read the word). The table is long: one row per word and
+reading, with a ``reading`` column, so every evaluation reads both like two models.
 Contextual: the mean, over a word's occurrences in held-out text, of the main level's states that
 have read the word (byte states, BPE token states, or the hierarchical backbone's word states).
 Sentence: the mean of those states over a whole text (optionally whitened afterwards)."""
@@ -21,6 +24,7 @@ from byteword.data import char_start, split_windows
 from byteword.evaluation.analogy import load_analogies
 from byteword.evaluation.next_word import bucket_of, word_counts
 from byteword.evaluation.noise import perturb_word
+from byteword.models import READINGS
 from byteword.segment import split_words
 
 WORD_PAIR_FILES = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
@@ -49,13 +53,32 @@ def pair_words(datasets: list[str]) -> list[str]:
 
 
 @torch.no_grad()
-def static_word_vectors(loaded, words: list[str], batch_size: int = 64) -> np.ndarray:
-    """(n_words, d) float32 vectors of " word" for a ``byteword.load``-ed model."""
-    out = []
+def static_word_readings(loaded, words: list[str], batch_size: int = 64) -> dict[str, np.ndarray]:
+    """{"input": (n_words, d_in), "output": (n_words, d_out)} float32 readings of " word" for a
+    ``byteword.load``-ed model, one word per window."""
+    out = {reading: [] for reading in READINGS}
     for s in range(0, len(words), batch_size):
         windows = [(" " + w).encode("utf-8") for w in words[s : s + batch_size]]
-        out.append(loaded.model.static_word_vectors(loaded.batch(windows).to(loaded.device)).float().cpu().numpy())
-    return np.concatenate(out).astype(np.float32)
+        readings = loaded.model.word_readings(loaded.batch(windows).to(loaded.device))
+        for reading in READINGS:
+            out[reading].append(readings[reading].float().cpu().numpy())
+    return {reading: np.concatenate(v).astype(np.float32) for reading, v in out.items()}
+
+
+def readings_table(lexicon: pd.DataFrame, readings: dict[str, np.ndarray], known=True) -> pd.DataFrame:
+    """The lexicon's rows once per reading (in the order of ``readings``), with columns reading, dim,
+    known (the word has a vector of its own: True for models, which build every word from its bytes or
+    tokens) and vector (float32 arrays, one per row)."""
+    parts = [lexicon.assign(reading=reading, dim=X.shape[1], known=known, vector=list(X.astype(np.float32)))
+             for reading, X in readings.items()]
+    return pd.concat(parts, ignore_index=True)
+
+
+def vector_sizes(table: pd.DataFrame) -> dict[str, int]:
+    """``write_parquet``'s fixed_size_lists for a vectors table: {"vector": dim} when every row has the same
+    dim, else {} (readings of different widths are stored as plain lists)."""
+    dims = table["vector"].map(len).unique()
+    return {"vector": int(dims[0])} if len(dims) == 1 else {}
 
 
 def vectors_table(words: list[str], vectors: np.ndarray) -> pd.DataFrame:

@@ -228,16 +228,69 @@ def tokenizer_stats(stats: pd.DataFrame):
     return fig
 
 
+# Embedding figures: one line per model (its readings as two dots, input above output) and per reference
+# row (below the dotted line), so both readings and the rows that learn nothing or learn differently show.
+READING_STYLES = {
+    "input": {"fmt": "o", "color": "tab:blue", "mfc": "white", "offset": -0.18, "label": "input reading"},
+    "output": {"fmt": "s", "color": "tab:orange", "mfc": "tab:orange", "offset": 0.18, "label": "output reading"},
+    "main": {"fmt": "D", "color": "tab:green", "mfc": "tab:green", "offset": 0.0, "label": "main-level states"},
+    "reference": {"fmt": "^", "color": "dimgray", "mfc": "dimgray", "offset": 0.0, "label": "reference row"},
+}
+
+
+def reading_rows(table: pd.DataFrame) -> list[str]:
+    """The lines of a readings figure, top to bottom: the models in table order, then the reference rows."""
+    is_reference = table["reading"] == "reference"
+    models, references = table.loc[~is_reference, "model"], table.loc[is_reference, "model"]
+    return list(dict.fromkeys(models)) + list(dict.fromkeys(references))
+
+
+def reading_dots(ax, table: pd.DataFrame, rows: list[str], column: str = "value", ci: bool = True,
+                 style: dict | None = None):
+    """Each row of ``table`` as a dot at (``column``, its model's line), shifted and styled by its reading
+    (``style`` overrides the marker, colours and label, not the shift), with its interval when ``ci``; the
+    reference rows below a dotted line."""
+    line = {m: i for i, m in enumerate(rows)}
+    for reading, g in table.groupby("reading", sort=False):
+        st = {**READING_STYLES[reading], **(style or {})}
+        err = np.nan_to_num(np.vstack([g[column] - g["ci_low"], g["ci_high"] - g[column]])) if ci else None
+        ax.errorbar(g[column], g["model"].map(line) + st["offset"], xerr=err, fmt=st["fmt"], color=st["color"],
+                    mfc=st["mfc"], ms=5, capsize=2, lw=1, label=st["label"])
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # the first line on top
+    n_models = len(rows) - table.loc[table["reading"] == "reference", "model"].nunique()
+    if 0 < n_models < len(rows):
+        ax.axhline(n_models - 0.5, color="black", lw=0.6, ls=":")
+    ax.grid(alpha=0.3, axis="x")
+
+
+def readings_figure(n_panels: int, n_rows: int, n_lines: int, width: float = 4.2):
+    """A grid of panels sharing their lines (y), sized to the number of lines."""
+    return plt.subplots(n_rows, n_panels, figsize=(1.8 + width * n_panels, n_rows * (1.2 + 0.3 * n_lines)),
+                        sharey=True, squeeze=False)
+
+
+def readings_legend(fig, axes) -> None:
+    """One legend under the panels, each label once."""
+    handles = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+
+
 def word_similarity(scores: pd.DataFrame):
-    """Spearman per model, grouped by dataset and level (static, contextual), with intervals over pairs."""
-    scores = scores.assign(group=[f"{d}, {lvl}\n({n} pairs)" for d, lvl, n in
-                                  zip(scores["dataset"], scores["level"], scores["n_pairs"])])
-    fig, ax = plt.subplots(figsize=(3 + 2 * scores["group"].nunique(), 4))
-    grouped_bars(ax, scores, "value", "group", "model", ci=True)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set(ylabel="Spearman ρ (95% CI)", title="Word vectors vs human similarity judgements")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    """Spearman per model and reading, one panel per dataset and level (static: both readings and the
+    reference rows; contextual: the main level), with intervals over pairs."""
+    rows = reading_rows(scores)
+    panels = list(scores.groupby(["dataset", "level"], sort=False))
+    fig, axes = readings_figure(len(panels), 1, len(rows), width=3.6)
+    for ax, ((dataset, level), g) in zip(axes[0], panels):
+        reading_dots(ax, g, rows)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set(xlabel="Spearman ρ (95% CI)", title=f"{dataset}, {level}\n({int(g['n_pairs'].iloc[0])} pairs)")
+    readings_legend(fig, axes)
     return fig
 
 
@@ -253,56 +306,66 @@ def model_bars(ax, table: pd.DataFrame, ylabel: str, title: str):
 
 
 def analogy(table: pd.DataFrame):
-    """3CosAdd accuracy per model on the questions every model covers: all, semantic, syntactic."""
-    table = table.assign(label=[f"{g}\n({n} questions)" for g, n in zip(table["group"], table["n_questions"])])
-    fig, ax = plt.subplots(figsize=(max(7, 0.5 * len(table) + 3), 4))
-    grouped_bars(ax, table, "value", "label", "model", ci=True)
-    ax.set(ylabel="accuracy (95% CI)", title="Analogies, 3CosAdd on static word vectors")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    """3CosAdd accuracy per model and reading and per reference row on the questions every row covers:
+    all, semantic, syntactic."""
+    rows = reading_rows(table)
+    panels = list(table.groupby("group", sort=False))
+    fig, axes = readings_figure(len(panels), 1, len(rows), width=3.6)
+    for ax, (group, g) in zip(axes[0], panels):
+        reading_dots(ax, g, rows)
+        ax.set(xlabel="3CosAdd accuracy (95% CI)", title=f"{group} ({int(g['n_questions'].iloc[0])} questions)")
+    readings_legend(fig, axes)
     return fig
 
 
+CONTROL_STYLE = {"fmt": "x", "color": "darkgray", "mfc": "darkgray", "label": "random control (same size)"}
+
+
 def character_probe(table: pd.DataFrame):
-    """Macro-F1 of the per-letter probes, each model's vectors beside random vectors of the same size."""
+    """Macro-F1 of the per-letter probes per model and reading (each beside random vectors of its size)
+    and per reference row."""
     macro = table[table["letter"] == "macro"].rename(columns={"f1": "value"})
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * macro["model"].nunique() + 2), 4))
-    grouped_bars(ax, macro, "value", "model", "vectors", ci=True)
-    ax.set(ylabel="macro-F1 over letters (95% CI)", title="Which letters a word vector knows (test lemmas unseen)")
-    ax.tick_params(axis="x", rotation=30)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    own, control = macro[macro["vectors"] == "model"], macro[macro["vectors"] == "random control"]
+    rows = reading_rows(own)
+    fig, axes = readings_figure(1, 1, len(rows), width=6.0)
+    ax = axes[0, 0]
+    reading_dots(ax, control, rows, ci=False, style=CONTROL_STYLE)
+    reading_dots(ax, own, rows)
+    ax.set(xlabel="macro-F1 over letters (95% CI)", title="Which letters a word vector knows (test lemmas unseen)")
+    readings_legend(fig, axes)
     return fig
 
 
 def typo_robustness(table: pd.DataFrame):
-    """Left: cosine of a one-edit variant to its clean word, beside a random word pair. Right: how often the
-    clean word is the variant's nearest clean word."""
-    long = pd.concat([table.assign(pair=label, value=table[key], ci_low=table[f"{key}_ci_low"],
-                                   ci_high=table[f"{key}_ci_high"])
-                      for key, label in (("cosine", "variant vs its word"), ("random_cosine", "random pair"))])
-    fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.6 * len(table) + 4), 4))
-    grouped_bars(axes[0], long, "value", "model", "pair", ci=True)
-    axes[0].set(ylabel="cosine (95% CI)", title=f"Typos ({int(table['n_variants'].iloc[0])} one-edit variants)")
-    axes[0].legend(fontsize=8)
-    top1 = table.assign(value=table["top1"], ci_low=table["top1_ci_low"], ci_high=table["top1_ci_high"])
-    model_bars(axes[1], top1, "share (95% CI)", f"Nearest of {int(table['n_words'].iloc[0])} clean words is the right one")
-    for ax in axes:
-        ax.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
+    """Left: cosine of a one-edit variant to its clean word (beside a random word pair, grey). Right: how
+    often the clean word is the variant's nearest clean word. Per model and reading, and per reference row."""
+    rows = reading_rows(table)
+    fig, axes = readings_figure(2, 1, len(rows), width=4.5)
+    pair = {"fmt": "|", "color": "darkgray", "mfc": "darkgray", "label": "random pair"}
+    reading_dots(axes[0, 0], table.assign(value=table["random_cosine"]), rows, ci=False, style=pair)
+    for ax, key in zip(axes[0], ("cosine", "top1")):
+        reading_dots(ax, table.assign(value=table[key], ci_low=table[f"{key}_ci_low"],
+                                      ci_high=table[f"{key}_ci_high"]), rows)
+    axes[0, 0].set(xlabel="centred cosine (95% CI)",
+                   title=f"Variant vs its word ({int(table['n_variants'].iloc[0])} one-edit variants)")
+    axes[0, 1].set(xlabel="share (95% CI)",
+                   title=f"Nearest of {int(table['n_words'].iloc[0])} clean words is the right one")
+    readings_legend(fig, axes)
     return fig
 
 
 def embedding_geometry(table: pd.DataFrame):
-    """Anisotropy (mean pairwise cosine) and TwoNN intrinsic dimension by level, one bar per model."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4))
-    for ax, (metric, ylabel) in zip(axes, [("anisotropy", "mean pairwise cosine (95% CI)"),
-                                           ("intrinsic_dimension", "TwoNN dimension (95% CI)")]):
-        grouped_bars(ax, table[table["metric"] == metric], "value", "level", "model", ci=True)
-        ax.set(ylabel=ylabel, title=metric.replace("_", " "))
-        ax.grid(alpha=0.3, axis="y")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
+    """Anisotropy (mean pairwise cosine) and TwoNN intrinsic dimension, one panel per metric and level:
+    static vectors at both readings and the reference rows; contextual and sentence vectors (main level)."""
+    rows = reading_rows(table)
+    levels = list(dict.fromkeys(table["level"]))
+    fig, axes = readings_figure(len(levels), 2, len(rows), width=3.6)
+    for i, (metric, xlabel) in enumerate([("anisotropy", "mean pairwise cosine (95% CI)"),
+                                          ("intrinsic_dimension", "TwoNN dimension (95% CI)")]):
+        for ax, level in zip(axes[i], levels):
+            reading_dots(ax, table[(table["metric"] == metric) & (table["level"] == level)], rows)
+            ax.set(xlabel=xlabel, title=f"{metric.replace('_', ' ')}, {level}")
+    readings_legend(fig, axes)
     return fig
 
 

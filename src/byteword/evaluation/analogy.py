@@ -59,7 +59,11 @@ def analogy_accuracy(questions: pd.DataFrame, vectors: dict[str, np.ndarray], n_
                      seed: int = 0) -> dict:
     """3CosAdd accuracy over the covered questions, with a bootstrap interval over questions:
     {"value", "ci_low", "ci_high", "n_questions", "coverage"} (coverage = covered / all questions)."""
-    covered, correct = analogy_correct(questions, vectors)
+    return accuracy_summary(*analogy_correct(questions, vectors), n_resamples=n_resamples, seed=seed)
+
+
+def accuracy_summary(covered: np.ndarray, correct: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> dict:
+    """``analogy_accuracy`` from the (n,) bool arrays of ``analogy_correct``, or of a subset of its questions."""
     stats = mean_ci(correct[covered].astype(float), n_resamples=n_resamples, seed=seed)
     return {"value": stats["value"], "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
             "n_questions": int(covered.sum()), "coverage": float(covered.mean()) if len(covered) else float("nan")}

@@ -1,4 +1,9 @@
-"""Model configs and ``build_model``: one entry point for every family, one output type."""
+"""Model configs and ``build_model``: one entry point for every family, one output type.
+
+Every family also reads a word two ways, ``model.word_readings(batch) -> {"input": (B, d_in), "output":
+(B, d_out)}`` for a batch of one-word windows " word" (each family's file says where): ``input`` is what
+its upper level (or, for a flat model, its stack) receives for the word, ``output`` the state of its top
+level once it has read the whole word."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ LEVELS = ("encoder", "backbone", "decoder")
 FAMILY_LEVELS = {"hierarchical": LEVELS, "spacebyte": LEVELS, "hnet": LEVELS, "megabyte": ("backbone", "decoder")}
 POOLINGS = ("word_token", "mean", "cross_attention", "multi")
 PARTS = ("embedding", "encoder", "backbone", "decoder")
+READINGS = ("input", "output")  # the keys of every family's word_readings
 
 
 @dataclass(frozen=True)

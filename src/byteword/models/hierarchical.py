@@ -196,10 +196,23 @@ class Hierarchical(nn.Module):
         return total
 
     @torch.no_grad()
-    def static_word_vectors(self, batch) -> torch.Tensor:
-        """The encoder's word vector; a text that splits into several pieces gets their mean. (B, d_bb)"""
-        valid = batch.word_len > 0
-        word_vecs = torch.zeros(*valid.shape, self.cfg.backbone.d_model, device=valid.device)
-        word_vecs[valid] = self.encode_words(batch.word_bytes[valid], batch.word_len[valid])[0].to(word_vecs.dtype)
-        m = valid[..., None].float()
-        return (word_vecs * m).sum(1) / m.sum(1).clamp(min=1)
+    def word_readings(self, batch) -> dict[str, torch.Tensor]:
+        """The two readings of a word, for a batch of kind "words" whose windows each hold one word " word"
+        (N >= 1 pieces: the splitter cuts " don't" into " don", "'", "t", and chops words longer than
+        ``max_word_bytes``):
+
+        - ``input`` (B, d_bb): the encoder's word vector, what the backbone receives for the word (the mean
+          over its pieces when there are several);
+        - ``output`` (B, d_bb): the backbone state that has read the word. The backbone reads
+          [BOS, w_0, .., w_{N-1}] and its position i has read the pieces before i only (the state that
+          predicts piece i), so the word is read at position N, one past its last piece: the state the
+          decoder would start the next word from, not the state at the word's own position (which has
+          read only BOS)."""
+        valid = batch.word_len > 0  # (B, N): the real pieces form a prefix of each row
+        B, d_bb = valid.shape[0], self.cfg.backbone.d_model
+        vecs = self.bos.new_zeros(*valid.shape, d_bb)  # (B, N, d_bb), zeros after a row's last piece
+        vecs[valid] = self.encode_words(batch.word_bytes[valid], batch.word_len[valid])[0].to(vecs.dtype)
+        m = valid[..., None].to(vecs.dtype)
+        states = self.backbone(torch.cat([self.bos.expand(B, 1, -1), vecs], dim=1), causal=True)  # (B, N+1, d_bb)
+        return {"input": (vecs * m).sum(1) / m.sum(1).clamp(min=1),
+                "output": states[torch.arange(B), valid.sum(1)]}  # causal: the zeros after it are not read

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
-from byteword.models.layers import Stack, init_weights
+from byteword.models.layers import Stack, init_weights, with_closing_space
 from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256
@@ -59,6 +59,21 @@ def ema_over_chunks(z: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
     decay = (S[:, :, None] - S[:, None, :]).masked_fill(~causal, float("-inf"))  # (B, C, C) sum_{j<i<=c}
     weights = decay.exp().to(z.dtype) * P[:, None, :]  # (B, C, C)
     return weights @ z
+
+
+def chunks(h: torch.Tensor, p: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, T, d) encoder states, (B, T) boundary probabilities and (B, T) bool boundaries -> the chunk
+    holding each position (B, T) (its latest boundary), the chunk states z (B, C, d) (the encoder state at
+    each boundary, in order; padded chunks last) and each chunk's boundary probability P (B, C)."""
+    B, T = b.shape
+    chunk_of = (b.long().cumsum(1) - 1).clamp(min=0)  # (B, T)
+    C = max(int(b.sum(1).max()), 1)
+    rows = torch.arange(B, device=b.device)[:, None].expand(B, T)[b]  # (M,) one per boundary
+    z = h.new_zeros(B, C, h.shape[-1])
+    z[rows, chunk_of[b]] = h[b]
+    P = p.new_zeros(B, C)
+    P[rows, chunk_of[b]] = p[b]
+    return chunk_of, z, P
 
 
 class HNet(nn.Module):
@@ -100,17 +115,8 @@ class HNet(nn.Module):
 
     def byte_states(self, ids: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, T) input ids (BOS first), (B, T) real positions -> decoder states and the routing."""
-        B, T = ids.shape
         h, p, b = self.route(ids, mask)
-        chunk_of = (b.long().cumsum(1) - 1).clamp(min=0)  # (B, T) chunk holding each position
-        n_chunks = b.sum(1)  # (B,)
-        C = max(int(n_chunks.max()), 1)
-        rows = torch.arange(B, device=ids.device)[:, None].expand(B, T)[b]  # (M,) one per boundary
-        z = h.new_zeros(B, C, h.shape[-1])
-        z[rows, chunk_of[b]] = h[b]  # (B, C, d_enc), padded chunks last
-        P = p.new_zeros(B, C)
-        P[rows, chunk_of[b]] = p[b]  # (B, C) boundary probability of each chunk
-
+        chunk_of, z, P = chunks(h, p, b)
         u = self.main(self.to_main(z), causal=True)  # (B, C, d_bb): chunk c has read chunks <= c
         z_bar = ema_over_chunks(self.from_main(u), P)  # (B, C, d_dec)
         up = z_bar.gather(1, chunk_of[..., None].expand(-1, -1, z_bar.shape[-1]))  # (B, T, d_dec)
@@ -162,10 +168,33 @@ class HNet(nn.Module):
         return total
 
     @torch.no_grad()
-    def static_word_vectors(self, batch) -> torch.Tensor:
-        """Mean of the decoder's final states over the word's bytes, read after BOS. (B, d_dec)"""
-        x, mask = batch.bytes, batch.byte_mask
-        ids = torch.cat([torch.full_like(x[:, :1], BYTE_BOS), x], dim=1)
-        h = self.byte_states(ids, torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1))["byte"][:, 1:]
-        m = mask[..., None].to(h.dtype)
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+    def word_readings(self, batch) -> dict[str, torch.Tensor]:
+        """The two readings of a word, for a batch whose windows each hold one word " word" (n bytes).
+
+        The encoder reads [BOS, " word", " "] (positions 0..n+1; position t has read BOS and the bytes
+        before t), with one space appended as SpaceByte reads a word: the chunk the router opens at the
+        closing space is the first whose state has read the whole word. The word's chunks are those opened
+        at positions 1..n+1, while the model reads " word" and the space that closes it (a departure from
+        "inside the word" alone, so that a router that cuts at spaces reads a word where SpaceByte does).
+
+        - ``input`` (B, d_bb): what the main network receives for the word, the encoder states at the
+          word's chunk boundaries projected into the main width, their mean when there are several;
+        - ``output`` (B, d_bb): the main network's output for the last chunk, the one holding position n+1,
+          which has read the word's last byte whenever the router cut at n or n+1.
+
+        Subtle cases: a chunk opened at position 1 has read only BOS and the leading space, the same for
+        every word, and still counts in the input mean (the main network receives it); where the router
+        draws no boundary in 1..n+1 (rare once trained, common untrained, when boundaries are few), both
+        readings fall back to BOS's chunk, which has read none of the word: the main network has not
+        received the word by then."""
+        ids, real = with_closing_space(batch, BYTE_BOS)  # (B, n+2) each
+        h, p, b = self.route(ids, real)
+        chunk_of, z, _ = chunks(h, p, b)
+        z_main = self.to_main(z)  # (B, C, d_bb): the main network's inputs
+        u = self.main(z_main, causal=True)  # (B, C, d_bb): chunk c has read chunks <= c
+        rows = torch.arange(len(ids), device=ids.device)
+        last = chunk_of[rows, real.sum(1) - 1]  # (B,) the chunk holding position n+1
+        slot = torch.arange(z.shape[1], device=ids.device)[None, :]  # (1, C); chunk 0 is BOS's
+        in_word = ((slot >= 1) & (slot <= last[:, None])) | (slot == last[:, None])  # (B, C): 1..last, or 0
+        m = in_word[..., None].to(z_main.dtype)
+        return {"input": (z_main * m).sum(1) / m.sum(1), "output": u[rows, last]}

@@ -1,5 +1,6 @@
 """Shared building blocks: RMSNorm, rotary attention over torch SDPA (causal, windowed or
-bidirectional with padding), MLP and a pre-norm transformer block. Every family is built from these."""
+bidirectional with padding), MLP and a pre-norm transformer block. Every family is built from these;
+``with_closing_space`` is the one-word input of the families that read a word once it has ended."""
 
 from __future__ import annotations
 
@@ -124,3 +125,15 @@ def init_weights(module: nn.Module, std: float = 0.02) -> None:
             nn.init.normal_(m.weight, std=std)
             if getattr(m, "bias", None) is not None:
                 nn.init.zeros_(m.bias)
+
+
+def with_closing_space(batch, bos: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Input ids [BOS, " word", " "] for a batch of one-word byte windows (n bytes each, zero-padded to the
+    longest, n_max), and their real positions: (B, n_max+2) ids and (B, n_max+2) bool, True at positions
+    <= n+1. Families whose upper level runs only after a word has ended (SpaceByte, H-Net) read a word so."""
+    x, n = batch.bytes, batch.byte_mask.sum(1)  # (B, n_max), (B,)
+    rows = torch.arange(len(n), device=x.device)
+    x = F.pad(x, (0, 1)).index_put((rows, n), torch.tensor(ord(" "), device=x.device))  # (B, n_max+1)
+    ids = torch.cat([torch.full_like(x[:, :1], bos), x], dim=1)
+    real = torch.arange(ids.shape[1], device=x.device)[None, :] <= (n + 1)[:, None]
+    return ids, real

@@ -61,16 +61,23 @@ class Megabyte(nn.Module):
     def n_patches(self, length: int) -> int:
         return -(-length // self.patch_size)  # ceil: a partial last patch is padded to P bytes
 
+    def patch_embeddings(self, patches: torch.Tensor) -> torch.Tensor:
+        """(B, K, P) bytes -> (B, K, d_bb): each patch's P byte embeddings side by side, projected."""
+        return self.patch_proj(self.global_embed(patches).flatten(2))
+
+    def global_states(self, emb: torch.Tensor) -> torch.Tensor:
+        """(B, K-1, d_bb) embeddings of patches 0..K-2 -> (B, K, d_bb) global states: the start vector, then
+        the patches, through the causal global model, so state k has read patches < k."""
+        g_in = torch.cat([self.global_bos.expand(len(emb), 1, -1), emb], dim=1)  # (B, K, d_bb)
+        return self.global_model(g_in, causal=True)
+
     def hidden_states(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, W) bytes -> local states (B, K*P, d_dec), position t having read bytes < t, and global
         states (B, K, d_bb), patch k having read patches < k. The window is zero-padded to K whole patches."""
         B, W = x.shape
         P, K = self.patch_size, self.n_patches(W)
         patches = F.pad(x, (0, K * P - W)).view(B, K, P)  # (B, K, P)
-        # the global model reads patches 0..K-2: patch k's input is patch k-1
-        emb = self.global_embed(patches[:, :-1]).flatten(2)  # (B, K-1, P*d_dec)
-        g_in = torch.cat([self.global_bos.expand(B, 1, -1), self.patch_proj(emb)], dim=1)  # (B, K, d_bb)
-        g = self.global_model(g_in, causal=True)  # (B, K, d_bb)
+        g = self.global_states(self.patch_embeddings(patches[:, :-1]))  # (B, K, d_bb): patch k's input is patch k-1
         prev = torch.cat([torch.full_like(patches[..., :1], BYTE_BOS), patches[..., :-1]], dim=-1)  # (B, K, P)
         l_in = self.local_embed(prev) + self.to_local(g)[:, :, None]  # (B, K, P, d_dec)
         h = self.local_model(l_in.flatten(0, 1), causal=True)  # (B*K, P, d_dec): each patch alone
@@ -98,11 +105,25 @@ class Megabyte(nn.Module):
                 + linear_flops(K * P, dec.d_model, 256))  # byte head
 
     @torch.no_grad()
-    def static_word_vectors(self, batch) -> torch.Tensor:
-        """Mean over the word's bytes of the local state right after reading each byte, as the byte
-        Transformer reads BOS + bytes: the state at position t+1 has read bytes <= t (through the
-        global model once t+1 starts a new patch). (B, d_dec)"""
-        x = F.pad(batch.bytes, (0, 1))  # (B, W+1): one slot after the last byte
-        h = self.hidden_states(x)[0][:, 1:x.shape[1]]  # (B, W, d_dec)
-        m = batch.byte_mask[..., None].to(h.dtype)
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+    def word_readings(self, batch) -> dict[str, torch.Tensor]:
+        """The two readings of a word, for a batch whose windows each hold one word " word" (n bytes). The
+        word starts a window, so it fills k = ceil(n / P) patches; the last one's free places hold spaces,
+        as if the word were followed by spaces (zero bytes, the family's window padding, never reach the
+        global model in training: a window's last patch is never a global input).
+
+        - ``input`` (B, d_bb): the global model's input for the word, the patch embeddings of its k patches,
+          their mean when the word spans several;
+        - ``output`` (B, d_bb): the global model's output for patch k, the patch after the word's last
+          byte: it has read patches < k, all of the word (and its filler spaces) and nothing after it.
+
+        Subtle case: a patch is a fixed byte span, not a word, so a long word is read through several patch
+        embeddings, and the filler spaces take part in the last one."""
+        x, mask = batch.bytes, batch.byte_mask  # (B, W)
+        P, B, W = self.patch_size, *x.shape
+        k = (mask.sum(1) + P - 1) // P  # (B,) patches each word fills
+        K = self.n_patches(W)
+        filled = F.pad(torch.where(mask, x, ord(" ")), (0, K * P - W), value=ord(" "))  # (B, K*P)
+        emb = self.patch_embeddings(filled.view(B, K, P))  # (B, K, d_bb)
+        g = self.global_states(emb)  # (B, K+1, d_bb): state j has read patches < j
+        m = (torch.arange(K, device=x.device)[None, :] < k[:, None])[..., None].to(emb.dtype)  # (B, K, 1)
+        return {"input": (emb * m).sum(1) / m.sum(1), "output": g[torch.arange(B), k]}

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
-from byteword.models.layers import Block, Stack, attention_mask, init_weights
+from byteword.models.layers import Block, Stack, attention_mask, init_weights, with_closing_space
 from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256
@@ -88,26 +88,33 @@ class SpaceByte(nn.Module):
         self.head = nn.Linear(d, 256, bias=False)
         init_weights(self)
 
-    def hidden_states(self, ids: torch.Tensor, real: torch.Tensor):
-        """(B, T) input ids (BOS first), (B, T) bool real positions -> final byte states (B, T, d),
-        global states (B, G, d_bb) and the global positions (B, T) bool."""
+    def global_stack(self, ids: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B, T) input ids (BOS first), (B, T) bool real positions -> the byte stream after the encoder
+        ``h`` (B, T, d), the global positions ``is_global`` (B, T) bool, their ``rows``, ``pos`` and ``slot``
+        (N,) each (slot: rank of the position among its row's global positions), the global stack's
+        inputs ``g_in`` (B, G, d_bb) and its outputs ``g`` (B, G, d_bb); padding slots come last."""
         B, T = ids.shape
-        window = self.cfg.attention_window
-        mask = attention_mask(T, causal=True, window=window, device=ids.device)
+        mask = attention_mask(T, causal=True, window=self.cfg.attention_window, device=ids.device)
         h = self.embed(ids)  # (B, T, d)
         for block in self.encoder:
             h = block(h, mask, True)
-
         is_global = global_inputs(ids) & real  # (B, T)
         rows, pos = is_global.nonzero(as_tuple=True)  # (N,) each: row-major, so slots ascend with pos
-        slot = is_global.long().cumsum(1)[rows, pos] - 1  # (N,) rank of each global position in its row
+        slot = is_global.long().cumsum(1)[rows, pos] - 1  # (N,)
         G = int(is_global.sum(1).max()) if len(rows) else 0
         idx = torch.zeros(B, G, dtype=torch.long, device=ids.device)  # padding slots read position 0
         idx[rows, slot] = pos
-        g = h.gather(1, idx[..., None].expand(-1, -1, h.shape[-1]))  # (B, G, d)
-        g = self.backbone(self.to_global(g), causal=True)  # (B, G, d_bb); padding slots come last
-        h = h.index_put((rows, pos), self.from_global(g[rows, slot]).to(h.dtype), accumulate=True)  # (B, T, d)
-        return self.decoder(h, causal=True, window=window), g, is_global
+        g_in = self.to_global(h.gather(1, idx[..., None].expand(-1, -1, h.shape[-1])))  # (B, G, d_bb)
+        return {"h": h, "is_global": is_global, "rows": rows, "pos": pos, "slot": slot, "g_in": g_in,
+                "g": self.backbone(g_in, causal=True)}
+
+    def hidden_states(self, ids: torch.Tensor, real: torch.Tensor):
+        """(B, T) input ids (BOS first), (B, T) bool real positions -> final byte states (B, T, d),
+        global states (B, G, d_bb) and the global positions (B, T) bool."""
+        s = self.global_stack(ids, real)
+        rows, pos, g = s["rows"], s["pos"], s["g"]
+        h = s["h"].index_put((rows, pos), self.from_global(g[rows, s["slot"]]).to(s["h"].dtype), accumulate=True)
+        return self.decoder(h, causal=True, window=self.cfg.attention_window), g, s["is_global"]
 
     def forward(self, batch) -> ModelOutput:
         x, real = batch.bytes, batch.byte_mask  # (B, W): predict every byte, the first one from BOS
@@ -129,11 +136,30 @@ class SpaceByte(nn.Module):
         return total + linear_flops(T, dec.d_model, 256)
 
     @torch.no_grad()
-    def static_word_vectors(self, batch) -> torch.Tensor:
-        """Mean of the final byte-level states over the word's bytes, read after BOS. (B, d)"""
-        x, mask = batch.bytes, batch.byte_mask
-        ids = torch.cat([torch.full_like(x[:, :1], BYTE_BOS), x], dim=1)  # (B, W+1)
-        real = torch.cat([torch.ones_like(mask[:, :1]), mask], dim=1)
-        h = self.hidden_states(ids, real)[0][:, 1:]  # (B, W, d): the state after reading each byte
-        m = mask[..., None].to(h.dtype)
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+    def word_readings(self, batch) -> dict[str, torch.Tensor]:
+        """The two readings of a word, for a batch whose windows each hold one word " word" (n bytes).
+
+        The stream reads [BOS, " word", " "]: one space is appended because SpaceByte's global step for a
+        word runs at the space-like byte after it (the first position whose state has read the word's last
+        letter), and a lone word has none of its own. Global positions of the word: every one after BOS's
+        (position 1 never is: its input, the leading space, follows BOS, which is space-like).
+
+        - ``input`` (B, d_bb): what the global stack receives for the word, the stream's state at the word's
+          global positions projected into the global width; the mean over them when there are several
+          (" don't" has one at the apostrophe and one at the appended space);
+        - ``output`` (B, d_bb): the global stack's output at the last of them, the first global position
+          after the word when the word ends in a letter or digit. The global stack is causal over slots and
+          the stream over bytes, so it has read the word and nothing after the appended space.
+
+        Subtle cases: a word ending in a run of punctuation (" ok!!") gets its last global step at the run's
+        first byte, which has not read the rest of the run; a word with no letter or digit at all (" ...")
+        has no global position but BOS's, so both readings are BOS's slot, which has read none of the word
+        (the global stack never sees such a word on its own)."""
+        ids, real = with_closing_space(batch, BYTE_BOS)  # (B, n+2) each
+        s = self.global_stack(ids, real)
+        last = s["is_global"].sum(1) - 1  # (B,) the row's last slot; slot 0 is BOS's
+        slot = torch.arange(s["g"].shape[1], device=ids.device)[None, :]  # (1, G)
+        in_word = ((slot >= 1) & (slot <= last[:, None])) | ((last[:, None] == 0) & (slot == 0))  # (B, G)
+        m = in_word[..., None].to(s["g_in"].dtype)
+        rows = torch.arange(len(last), device=ids.device)
+        return {"input": (s["g_in"] * m).sum(1) / m.sum(1), "output": s["g"][rows, last]}

@@ -84,15 +84,28 @@ class Transformer(nn.Module):
         return stack_flops(T, T, cfg.d_model, cfg.n_layers, cfg.attention_window) + linear_flops(
             T, cfg.d_model, self.vocab_out)
 
-    @torch.no_grad()
-    def static_word_vectors(self, batch) -> torch.Tensor:
-        """One vector per window holding a single word: for bytes the mean of the final hidden states
-        over the word's bytes (read after BOS); for BPE the mean of its tokens' input embeddings. (B, d)"""
+    def word_units(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The units a window of one word is made of: (B, n) bytes or BPE ids (padding clamped to 0) and
+        (B, n) bool, True at the word's units."""
         if self.reads_bytes:
-            x = batch.bytes
-            ids = torch.cat([torch.full_like(x[:, :1], BYTE_BOS), x], dim=1)
-            h, mask = self.hidden_states(ids)[:, 1:], batch.byte_mask  # states after reading each byte
-        else:
-            h, mask = self.embed(batch.targets.clamp(min=0)), batch.target_mask
-        m = mask[..., None].to(h.dtype)
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+            return batch.bytes, batch.byte_mask
+        return batch.targets.clamp(min=0), batch.target_mask
+
+    @torch.no_grad()
+    def word_readings(self, batch) -> dict[str, torch.Tensor]:
+        """The two readings of a word, for a batch whose windows each hold one word " word":
+
+        - ``input`` (B, d_model): the mean of the input embeddings over the word's units (its bytes, or the
+          BPE tokens the tokenizer gives " word" alone): what the stack receives for the word;
+        - ``output`` (B, d_model): the final-layer state at the word's last unit, read after BOS. The stack
+          reads [BOS, u_0, .., u_{n-1}] and its position i has read BOS and u_{<i}, so position n is the
+          state that has read the whole word (the one that predicts what follows it).
+
+        Batch padding comes after each word, so causal attention keeps it out of both readings."""
+        units, mask = self.word_units(batch)  # (B, n), (B, n)
+        emb = self.embed(units)  # (B, n, d)
+        m = mask[..., None].to(emb.dtype)
+        ids = torch.cat([torch.full_like(units[:, :1], self.bos_id), units], dim=1)  # (B, n+1)
+        h = self.hidden_states(ids)  # (B, n+1, d)
+        last = mask.sum(1)  # (B,) the position that has read every unit of its word
+        return {"input": (emb * m).sum(1) / m.sum(1).clamp(min=1), "output": h[torch.arange(len(last)), last]}
