@@ -78,6 +78,31 @@ def test_patch_embedding_alone_carries_the_previous_patch():
     assert not torch.allclose(a[1:4], b[1:4])
 
 
+def test_each_local_position_reads_its_own_slice_of_the_global_state():
+    """Keep only slice 2 of the projection into the local model: a change in patch 0 reaches patch 1 at
+    its position 2 (and, through the causal local model, after it) but not at positions 0 and 1."""
+    model = megabyte(4)
+    d = model.cfg.decoder.d_model
+    with torch.no_grad():
+        weight = model.to_local.weight.view(4, d, -1)  # (P, d_dec, d_bb)
+        weight[[0, 1, 3]] = 0
+    changed = b"X" + TEXT[1:]
+    a, b = run(model, [TEXT]).byte_logprobs[0], run(model, [changed]).byte_logprobs[0]
+    torch.testing.assert_close(a[4:6], b[4:6], rtol=0, atol=1e-6)
+    assert (a[6:8] - b[6:8]).abs().min() > 1e-6
+
+
+def test_without_global_input_patches_are_predicted_alone():
+    torch.manual_seed(0)
+    entry = {**FAMILY_ENTRIES["megabyte"], "patch_size": 4, "global_input": False}
+    model = build_model(model_config_from_dict("megabyte_local", entry)).eval()
+    changed = b"X" + TEXT[1:]
+    a, b = run(model, [TEXT]).byte_logprobs[0], run(model, [changed]).byte_logprobs[0]
+    torch.testing.assert_close(a[4:], b[4:], rtol=0, atol=1e-6)
+    assert not hasattr(model, "to_local") and param_counts(model)["params_total"] == sum(
+        p.numel() for p in model.parameters())
+
+
 @pytest.mark.parametrize("P", [3, 4])
 def test_padding_inside_the_last_patch_and_the_batch_changes_nothing(P):
     model = megabyte(P)
@@ -109,7 +134,8 @@ def test_log_likelihoods_match_a_patch_by_patch_recomputation():
         g = model.global_model(torch.stack(g_in)[None], causal=True)[0]  # (K, d_bb)
         for k, patch in enumerate(patches):
             prev = torch.tensor([BYTE_BOS] + patch[:-1])
-            h = model.local_model((model.local_embed(prev) + model.to_local(g[k]))[None], causal=True)[0]
+            slices = model.to_local(g[k]).view(P, -1)[: len(patch)]  # slice j for local position j
+            h = model.local_model((model.local_embed(prev) + slices)[None], causal=True)[0]
             logp = F.log_softmax(model.head(h), dim=-1)
             expected += [logp[j, b].item() for j, b in enumerate(patch)]
     assert run(model, [window]).byte_logprobs[0].tolist() == pytest.approx(expected, abs=1e-5)
@@ -140,4 +166,5 @@ def test_param_counts_assign_every_parameter():
     dec, bb = FAMILY_ENTRIES["megabyte"]["decoder"]["d_model"], FAMILY_ENTRIES["megabyte"]["backbone"]["d_model"]
     assert counts["params_total"] == sum(p.numel() for p in model.parameters())
     assert counts["params_encoder"] == 4 * dec * bb  # the patch projection
+    assert counts["params_decoder"] - sum(p.numel() for p in model.local_model.parameters()) == bb * 4 * dec
     assert counts["params_embedding"] == 256 * dec + 257 * dec + dec * 256

@@ -194,7 +194,7 @@ def test_cpu_full_config_dry_run_trains_every_family_compute_matched(tmp_path):
     assert {m.get("pooling") for m in cfg["models"].values()} >= {"word_token", "mean", "cross_attention", "multi"}
 
 
-@pytest.mark.parametrize("extension, new_models", [("ablation.yaml", 7), ("lr_sweep.yaml", 14)])
+@pytest.mark.parametrize("extension, new_models", [("ablation.yaml", 8), ("lr_sweep.yaml", 14)])
 def test_extension_configs_add_only_their_models_to_the_demo(tmp_path, extension, new_models):
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")  # the demo's config, which they extend
     out = snakemake("-n", "--configfile", str(ROOT / "configs" / extension), cwd=tmp_path)

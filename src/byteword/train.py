@@ -243,6 +243,11 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
             bytes_per_second = run_bytes / max(time.time() - interval_start, 1e-9)
             valid = score_windows(model, valid_windows, tokenizer)
             valid_bpb = valid.bpb
+            if cfg.family == "hnet":  # its FLOPs follow the boundaries it learns to draw: the interval just
+                # run is charged at the mean of the rates at its start and end, not at its start's alone
+                measured = forward_flops_per_byte(model, flops_windows, tokenizer)
+                train_flops += TRAIN_MULTIPLIER * (measured - flops_per_byte) / 2 * run_bytes
+                flops_per_byte = measured
             # bytes per chunk: words, patches or learned chunks (NaN for flat models), in training and validation
             history.append({"step": step, "bytes_seen": bytes_seen, "epochs": bytes_seen / len(sampler.data),
                             "train_flops": train_flops, "flops_per_byte": flops_per_byte,
@@ -256,8 +261,6 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
             bar.set_postfix(valid_bpb=f"{valid_bpb:.3f}")
             log.info("step %d bytes %d train_bpb %.4f valid_bpb %.4f bytes/s %.0f", step, bytes_seen,
                      history[-1]["train_bpb"], valid_bpb, bytes_per_second)
-            if cfg.family == "hnet":  # its FLOPs follow the boundaries it learns to draw
-                flops_per_byte = forward_flops_per_byte(model, flops_windows, tokenizer)
             interval_start = time.time()
         if bytes_seen >= next_eval or done:
             run_nll, run_bytes, run_chunks = 0.0, 0, 0

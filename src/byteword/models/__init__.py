@@ -49,6 +49,7 @@ class ModelConfig:
     vectors_per_word: int = 1  # hierarchical with pooling "multi": word tokens per word (Learn Your Tokens)
     max_word_bytes: int = 16  # hierarchical: longer words are chopped
     patch_size: int = 8  # megabyte: bytes per patch
+    global_input: bool = True  # megabyte: false = ablation, the local model reads no global slice
     target_chunk_bytes: float = 4.0  # hnet: the mean chunk length the ratio loss steers toward
     ratio_loss_weight: float = 0.03  # hnet: weight of the ratio loss
     lr: float | None = None  # overrides training.lr for this model (learning-rate sweeps)
@@ -135,7 +136,7 @@ def describe_variant(cfg: dict) -> str:
         k = cfg.get("vectors_per_word", 1)
         return f"pooling {cfg.get('pooling', 'word_token')}" + (f" (k={k})" if k > 1 else "")
     if family == "megabyte":
-        return f"patch {cfg['patch_size']}"
+        return f"patch {cfg['patch_size']}" + ("" if cfg.get("global_input", True) else ", no global input")
     if family == "hnet":
         return f"target {cfg['target_chunk_bytes']:g} bytes/chunk"
     if family == "spacebyte":

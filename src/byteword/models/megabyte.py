@@ -8,8 +8,9 @@ patches of exactly ``patch_size`` (P) bytes whatever the text says.
    embedding of patch k-1 (a learned start vector for patch 0), so its output for patch k has read
    the bytes of patches < k only;
 3. local model (``decoder``): a small causal byte transformer run on each patch alone; position j of
-   patch k gets the global output for patch k (projected to the local width) added to the embedding of
-   byte j-1 of the same patch (a BOS id at j = 0), and a head predicts byte j over 256 values.
+   patch k gets its own slice of the global output for patch k (the output is projected to P slices
+   of the local width, slice j for position j) added to the embedding of byte j-1 of the same patch
+   (a BOS id at j = 0), and a head predicts byte j over 256 values.
 
 So byte j of patch k is predicted from all bytes of patches < k and bytes < j of patch k. A window is
 padded with zero bytes to whole patches; that padding is the family's own (computed and counted in
@@ -17,11 +18,13 @@ FLOPs) but never scored. ``boundaries`` marks the first byte of every patch.
 
 Departures from the paper: the patch embedding concatenates P byte embeddings of the local width and
 projects them to the global width (the paper concatenates P embeddings of width D_G/P with no
-projection, so it ties D_G to P); patch 0 reads one learned start vector rather than an embedded
-padding patch; positions are rotary in both models (the paper adds learned absolute byte positions to
-the global embeddings); and the whole global state of a patch is projected once and added to every
-local position (the paper slices it into P pieces of width D_G/P, one per position, each projected).
-``cfg.encoder`` is not used.
+projection, so it ties D_G to P); likewise the global output is projected to P * d_dec and cut into
+P slices, one per local position (the paper's global state is P slices wide already, and each slice
+goes through one shared projection), so compute matching may give the global model any width;
+patch 0 reads one learned start vector rather than an embedded padding patch; and positions are
+rotary in both models (the paper adds learned absolute byte positions to the global embeddings).
+``global_input: false`` is an ablation: the local model gets no global slice, so each patch is
+predicted from its own earlier bytes alone. ``cfg.encoder`` is not used.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class Megabyte(nn.Module):
         self.patch_proj = nn.Linear(P * dec.d_model, bb.d_model, bias=False)
         self.global_bos = nn.Parameter(torch.zeros(bb.d_model))  # global input of patch 0
         self.global_model = Stack(bb.d_model, bb.n_layers, bb.n_heads)
-        self.to_local = nn.Linear(bb.d_model, dec.d_model, bias=False)
+        if cfg.global_input:
+            self.to_local = nn.Linear(bb.d_model, P * dec.d_model, bias=False)  # one slice per local position
         self.local_embed = nn.Embedding(257, dec.d_model)  # 256 bytes + BOS
         self.local_model = Stack(dec.d_model, dec.n_layers, dec.n_heads)
         self.head = nn.Linear(dec.d_model, 256, bias=False)
@@ -79,7 +83,9 @@ class Megabyte(nn.Module):
         patches = F.pad(x, (0, K * P - W)).view(B, K, P)  # (B, K, P)
         g = self.global_states(self.patch_embeddings(patches[:, :-1]))  # (B, K, d_bb): patch k's input is patch k-1
         prev = torch.cat([torch.full_like(patches[..., :1], BYTE_BOS), patches[..., :-1]], dim=-1)  # (B, K, P)
-        l_in = self.local_embed(prev) + self.to_local(g)[:, :, None]  # (B, K, P, d_dec)
+        l_in = self.local_embed(prev)  # (B, K, P, d_dec)
+        if self.cfg.global_input:  # position j of patch k adds slice j of patch k's projected global state
+            l_in = l_in + self.to_local(g).view(B, K, P, -1)
         h = self.local_model(l_in.flatten(0, 1), causal=True)  # (B*K, P, d_dec): each patch alone
         return h.reshape(B, K * P, -1), g
 
@@ -100,7 +106,7 @@ class Megabyte(nn.Module):
         K = self.n_patches(batch.bytes.shape[1])
         return (linear_flops(K - 1, P * dec.d_model, bb.d_model)  # patch embeddings (the last is never read)
                 + stack_flops(K, K, bb.d_model, bb.n_layers)  # global model
-                + linear_flops(K, bb.d_model, dec.d_model)  # global states into the local model
+                + (linear_flops(K, bb.d_model, P * dec.d_model) if self.cfg.global_input else 0)  # P slices
                 + stack_flops(K * P, P, dec.d_model, dec.n_layers)  # local model, one patch at a time
                 + linear_flops(K * P, dec.d_model, 256))  # byte head
 
