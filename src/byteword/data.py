@@ -303,17 +303,17 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
     batch.score_mask = batch.byte_mask & (positions >= torch.tensor([w.score_from for w in windows])[:, None])
     if kind == "bytes":
         return batch
-    texts = [w.data.decode("utf-8") for w in windows]
     if kind == "bpe":
         from byteword.tokenization import bos_id, token_byte_spans
 
         bos = bos_id(tokenizer)
         ids, ends = [], []
-        for w, t in zip(windows, texts):
-            if w.token_ids is not None:  # the document's own tokens, cut to the window
+        for w in windows:
+            if w.token_ids is not None:  # the document's own tokens, cut to the window (may end mid-character)
                 ids.append(list(w.token_ids))
                 ends.append([e - 1 for e in w.token_ends])
             else:
+                t = w.data.decode("utf-8")
                 ids.append(tokenizer.encode(t, add_special_tokens=False).ids)
                 ends.append([end - 1 for _, end in token_byte_spans(tokenizer, t)])
         batch.ids = _pad([[bos] + r[:-1] for r in ids], bos)
@@ -322,7 +322,7 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
         batch.token_end = _pad(ends, 0)
         return batch
     if kind == "words":
-        words = [[w.encode("utf-8") for w in split_words(t, max_word_bytes)] for t in texts]
+        words = [[w.encode("utf-8") for w in split_words(x.data.decode("utf-8"), max_word_bytes)] for x in windows]
         n = max(len(ws) for ws in words)
         L = max((len(w) for ws in words for w in ws), default=1)
         batch.word_bytes = torch.zeros(len(windows), n, L, dtype=torch.long)

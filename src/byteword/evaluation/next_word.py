@@ -3,8 +3,8 @@
 A position is a whole word (" " + letters/digits, at most ``max_word_bytes``) followed by a word
 that starts with whitespace. Its window holds the same ``context_bytes - max_word_bytes - 1`` bytes
 before the word for every model, then the word, then the one whitespace byte that ends it. As in
-every evaluation, a BPE model reads its document's own tokens (those wholly inside the window, up to
-the word's end); the ending byte, whose token would run on into the next word, is tokenized alone.
+every evaluation, a BPE model reads its document's own tokens; its window runs on to the end of the
+token that opens the next word (" the" after " cat"), so that a prediction starts at the ending byte.
 
 Two scores per position, both under teacher forcing from the model's own greedy hits
 (``ModelOutput.byte_hit`` / ``start_hit``):
@@ -84,10 +84,10 @@ def next_word_positions(texts, counts: Counter, context_bytes: int, max_word_byt
                 start = char_start(data, offset - context)
                 count = counts.get(w[1:], 0)
                 window = Window(data[start : offset + n + 1], 0, d, start)
-                if tokens is not None:
-                    ids, ends = tokens_inside(*tokens, lengths, start, offset + n)
-                    last = tokenizer.encode(following[:1], add_special_tokens=False).ids
-                    window = Window(window.data, 0, d, start, ids + tuple(last), ends + (offset + n + 1 - start,))
+                if tokens is not None:  # up to the end of the token that opens the next word
+                    end = int(tokens[1][np.searchsorted(tokens[1], offset + n, side="right")])
+                    ids, ends = tokens_inside(*tokens, lengths, start, end)
+                    window = Window(data[start:end], 0, d, start, ids, ends)
                 rows.append({"window": window, "start": offset - start,
                              "end": offset - start + n, "word": w[1:], "count": count, "bucket": bucket_of(count)})
             offset += n
