@@ -134,7 +134,7 @@ def test_bpb(summary: pd.DataFrame):
     err = np.vstack([bars["value"] - bars["ci_low"], bars["ci_high"] - bars["value"]])
     colors = ["tab:blue" if k == "model" else "tab:gray" for k in bars["kind"]]
     ax.bar(x, bars["value"], yerr=np.nan_to_num(err), capsize=4, color=colors)
-    several = bars["seed"].astype(str).nunique() > 1
+    several = bars.loc[bars["kind"] == "model", "seed"].astype(str).nunique() > 1
     labels = [f"{m}\n(seed {s})" if several and k == "model" else m
               for m, s, k in zip(bars["model"], bars["seed"], bars["kind"])]
     ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
@@ -142,9 +142,10 @@ def test_bpb(summary: pd.DataFrame):
         ax.text(i, v / 2, f"{v:.3f}", ha="center", color="white", rotation=90, fontsize=8)
     for (_, row), style in zip(compressors.iterrows(), ["--", ":", "-.", (0, (5, 1, 1, 1))]):
         ax.axhline(row["value"], color="black", ls=style, lw=1, label=f"{row['model']}, whole text {row['value']:.3f}")
-    ax.bar([], [], color="tab:blue", label="model")
-    ax.bar([], [], color="tab:gray", label="baseline on the same windows")
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.9)
+    handles = ax.get_legend_handles_labels()[0] + [
+        matplotlib.patches.Patch(color="tab:blue", label="model"),
+        matplotlib.patches.Patch(color="tab:gray", label="baseline on the same windows")]
+    ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.9)
     ax.set(ylabel="test bits per byte (95% CI over documents)", title="Test BPB, the same scored bytes and context")
     top = np.nanmax([compressors["value"].max() if len(compressors) else 0, bars["value"].max(),
                      bars["ci_high"].max()])  # ci_high is NaN where a test set of one document has no interval
@@ -157,6 +158,8 @@ def bpb_by_position(positions: pd.DataFrame):
     """BPB at each position of windows scored from their first byte (no context), one line per model:
     how much each family gains from the bytes before. A BPE token counts at its last byte's position."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    # the positions every model reaches (a BPE window may reach a few bytes back for a token's start)
+    positions = positions[positions["position"] <= positions.groupby("model")["position"].max().min()]
     for (model, seed), g in positions.groupby(["model", "seed"], sort=False):
         g = g.sort_values("position")
         # blocks of 8 positions: single positions are noisy
