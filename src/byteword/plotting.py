@@ -117,7 +117,7 @@ def bytes_per_chunk(languages: pd.DataFrame):
 
 
 def languages(table: pd.DataFrame):
-    """BPB of every model on each language's text, with bootstrap intervals over windows."""
+    """BPB of every model on each language's text, with bootstrap intervals over documents (or blocks of one)."""
     return by_language(table, "bpb", "bits per byte (95% CI)",
                        "The same models on other scripts (trained on the corpus language)", ci=True)[0]
 

@@ -1,4 +1,4 @@
-"""Scoring one model on text in several languages: BPB with a bootstrap interval over windows and
+"""Scoring one model on text in several languages: BPB with a bootstrap interval over documents and
 bytes per chunk (tokens, words, patches, SpaceByte global positions or learned chunks), so the
 cost of another script shows up both in bits and in how often the model's upper levels run.
 
