@@ -189,3 +189,15 @@ def test_paired_matrix_figure_draws_every_pair():
     fig = FIGURES["paired_bpb"](bpb_tables(long_rows(runs, n_bytes, doc), 200).paired)
     ax = fig.axes[0]
     assert len(ax.texts) == 12 and "6 comparisons" in ax.get_title()
+
+
+def test_figures_of_several_seeds_draw_the_seed_mean():
+    """A run of several seeds (configs/seeds.yaml) has one row per seed: the grouped figures average them."""
+    from byteword import plotting
+
+    rows = pd.DataFrame({"model": ["a", "a", "b", "b"], "seed": ["0", "1", "0", "1"], "language": "en",
+                         "bpb": [2.0, 3.0, 4.0, 4.0], "ci_low": [1.5, 2.5, 3.5, 3.5], "ci_high": [2.5, 3.5, 4.5, 4.5]})
+    mean = plotting.over_seeds(rows, ["model", "language"]).set_index("model")
+    assert mean.loc["a", "bpb"] == 2.5 and mean.loc["b", "ci_high"] == 4.5
+    plotting.languages(rows)  # duplicate (model, language) rows no longer break the bars
+    assert plotting.over_seeds(rows[rows.seed == "0"], ["model", "language"]).equals(rows[rows.seed == "0"])

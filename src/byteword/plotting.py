@@ -84,8 +84,17 @@ def parameters(summary: pd.DataFrame):
     return fig
 
 
+def over_seeds(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per ``keys``: the numeric columns averaged over seeds (a run of several seeds draws the seed
+    mean, and the mean of the seeds' interval ends), in the table's order."""
+    if not table.duplicated(keys).any():
+        return table
+    return table.groupby(keys, sort=False).mean(numeric_only=True).reset_index()
+
+
 def grouped_bars(ax, table: pd.DataFrame, column: str, groups: str, members: str, ci: bool = False):
-    """Bars of ``column``: one group per value of ``groups``, one bar per value of ``members``."""
+    """Bars of ``column``: one group per value of ``groups``, one bar per value of ``members`` (over seeds)."""
+    table = over_seeds(table, [groups, members])
     group_values, member_values = list(dict.fromkeys(table[groups])), list(dict.fromkeys(table[members]))
     width = 0.8 / len(member_values)
     for i, member in enumerate(member_values):
@@ -387,6 +396,7 @@ def noise(table: pd.DataFrame):
     robustness ratio of the other perturbations, grouped by perturbation."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     curve = table[table["perturbation"].str.startswith("word_noise") | (table["perturbation"] == "clean")]
+    curve = over_seeds(curve, ["model", "perturbation"])
     for model, g in curve.groupby("model", sort=False):  # the table's model order, as in the bars beside
         g = g.sort_values("rate")
         line = axes[0].plot(g["rate"] * 100, g["bpb"], marker="o", ms=3, label=model)[0]
@@ -427,7 +437,7 @@ def next_word(table: pd.DataFrame):
     accuracy, the looser score that checks only the word's own predictions, and the word's bits per byte."""
     fig, axes = plt.subplots(1, 3, figsize=(18, 4))
     panels = [("next_word", "Next word: its bytes, then the space that ends it", "greedy exact match (95% CI)"),
-              ("word_bytes", "Word bytes only (hierarchical: + end-of-word)", "greedy exact match (95% CI)"),
+              ("word_bytes", "Word bytes only (not whether it ends)", "greedy exact match (95% CI)"),
               ("word_bpb", "Bits per byte of the word given its context", "bits per byte (95% CI)")]
     for ax, (metric, title, ylabel) in zip(axes, panels):
         part = table[table["metric"] == metric].copy()
