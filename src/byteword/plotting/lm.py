@@ -1,16 +1,15 @@
-"""One function per figure. Each takes tidy DataFrames read from Parquet and returns a Figure."""
+"""Figures of the language-model evaluations: training curves, test BPB beside the baselines, paired
+differences, BPB by position, compute, parameters, other scripts, noise and next words."""
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.colors
+import matplotlib.patches
+import matplotlib.ticker
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.colors  # noqa: E402
-import matplotlib.patches  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from byteword.plotting.common import grouped_bars, over_seeds, plt
 
 
 def training_curves(metrics: pd.DataFrame):
@@ -82,27 +81,6 @@ def parameters(summary: pd.DataFrame):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def over_seeds(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """One row per ``keys``: the numeric columns averaged over seeds (a run of several seeds draws the seed
-    mean, and the mean of the seeds' interval ends), in the table's order."""
-    if not table.duplicated(keys).any():
-        return table
-    return table.groupby(keys, sort=False).mean(numeric_only=True).reset_index()
-
-
-def grouped_bars(ax, table: pd.DataFrame, column: str, groups: str, members: str, ci: bool = False):
-    """Bars of ``column``: one group per value of ``groups``, one bar per value of ``members`` (over seeds)."""
-    table = over_seeds(table, [groups, members])
-    group_values, member_values = list(dict.fromkeys(table[groups])), list(dict.fromkeys(table[members]))
-    width = 0.8 / len(member_values)
-    for i, member in enumerate(member_values):
-        g = table[table[members] == member].set_index(groups).reindex(group_values)
-        x = np.arange(len(group_values)) + i * width
-        err = np.vstack([g[column] - g["ci_low"], g["ci_high"] - g[column]]) if ci else None
-        ax.bar(x, g[column], width, yerr=err, capsize=3, label=member)
-    ax.set_xticks(np.arange(len(group_values)) + width * (len(member_values) - 1) / 2, group_values)
 
 
 def by_language(table: pd.DataFrame, column: str, ylabel: str, title: str, ci: bool = False):
@@ -218,179 +196,6 @@ def paired_bpb(paired: pd.DataFrame):
     return fig
 
 
-TOKENIZER_PANELS = [("bytes_per_token", "bytes per token"), ("tokens_per_word", "tokens per word"),
-                    ("share_words_split", "share of words split"), ("vocab_used", "vocabulary used"),
-                    ("renyi_efficiency", "Rényi efficiency (α=2.5)")]
-
-
-def tokenizer_stats(stats: pd.DataFrame):
-    """Each statistic against vocabulary size (raw bytes drawn as the 256-symbol point)."""
-    stats = stats[stats["metric"] != "vocab_size"]
-    wide = stats.pivot_table(index=["tokenizer", "vocab_size"], columns="metric", values="value").reset_index()
-    wide = wide.sort_values("vocab_size")
-    fig, axes = plt.subplots(1, len(TOKENIZER_PANELS), figsize=(3.2 * len(TOKENIZER_PANELS), 3.2))
-    for ax, (metric, title) in zip(axes, TOKENIZER_PANELS):
-        ax.plot(wide["vocab_size"], wide[metric], marker="o")
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(wide["vocab_size"], wide["tokenizer"], fontsize=7, rotation=30)
-        ax.minorticks_off()
-        ax.set(xlabel="vocabulary size", title=title)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-# Embedding figures: one line per model (its readings as two dots, input above output) and per reference
-# row (below the dotted line), so both readings and the rows that learn nothing or learn differently show.
-READING_STYLES = {
-    "input": {"fmt": "o", "color": "tab:blue", "mfc": "white", "offset": -0.18, "label": "input reading"},
-    "output": {"fmt": "s", "color": "tab:orange", "mfc": "tab:orange", "offset": 0.18, "label": "output reading"},
-    "main": {"fmt": "D", "color": "tab:green", "mfc": "tab:green", "offset": 0.0, "label": "main-level states"},
-    "reference": {"fmt": "^", "color": "dimgray", "mfc": "dimgray", "offset": 0.0, "label": "reference row"},
-}
-
-
-def reading_rows(table: pd.DataFrame) -> list[str]:
-    """The lines of a readings figure, top to bottom: the models in table order, then the reference rows."""
-    is_reference = table["reading"] == "reference"
-    models, references = table.loc[~is_reference, "model"], table.loc[is_reference, "model"]
-    return list(dict.fromkeys(models)) + list(dict.fromkeys(references))
-
-
-def reading_dots(ax, table: pd.DataFrame, rows: list[str], column: str = "value", ci: bool = True,
-                 style: dict | None = None):
-    """Each row of ``table`` as a dot at (``column``, its model's line), shifted and styled by its reading
-    (``style`` overrides the marker, colours and label, not the shift), with its interval when ``ci``; the
-    reference rows below a dotted line."""
-    line = {m: i for i, m in enumerate(rows)}
-    for reading, g in table.groupby("reading", sort=False):
-        st = {**READING_STYLES[reading], **(style or {})}
-        err = np.nan_to_num(np.vstack([g[column] - g["ci_low"], g["ci_high"] - g[column]])) if ci else None
-        ax.errorbar(g[column], g["model"].map(line) + st["offset"], xerr=err, fmt=st["fmt"], color=st["color"],
-                    mfc=st["mfc"], ms=5, capsize=2, lw=1, label=st["label"])
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set_ylim(len(rows) - 0.5, -0.5)  # the first line on top
-    n_models = len(rows) - table.loc[table["reading"] == "reference", "model"].nunique()
-    if 0 < n_models < len(rows):
-        ax.axhline(n_models - 0.5, color="black", lw=0.6, ls=":")
-    ax.grid(alpha=0.3, axis="x")
-
-
-def readings_figure(n_panels: int, n_rows: int, n_lines: int, width: float = 4.2):
-    """A grid of panels sharing their lines (y), sized to the number of lines."""
-    return plt.subplots(n_rows, n_panels, figsize=(1.8 + width * n_panels, n_rows * (1.2 + 0.3 * n_lines)),
-                        sharey=True, squeeze=False)
-
-
-def readings_legend(fig, axes) -> None:
-    """One legend under the panels, each label once."""
-    handles = {}
-    for ax in np.ravel(axes):
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, handle)
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-
-
-def word_similarity(scores: pd.DataFrame):
-    """Spearman per model and reading, one panel per dataset and level (static: both readings and the
-    reference rows; contextual: the main level), with intervals over pairs."""
-    rows = reading_rows(scores)
-    panels = list(scores.groupby(["dataset", "level"], sort=False))
-    fig, axes = readings_figure(len(panels), 1, len(rows), width=3.6)
-    for ax, ((dataset, level), g) in zip(axes[0], panels):
-        reading_dots(ax, g, rows)
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set(xlabel="Spearman ρ (95% CI)", title=f"{dataset}, {level}\n({int(g['n_pairs'].iloc[0])} pairs)")
-    readings_legend(fig, axes)
-    return fig
-
-
-def model_bars(ax, table: pd.DataFrame, ylabel: str, title: str):
-    """One bar per row (labelled by model) with its interval, the value written on the bar."""
-    x = np.arange(len(table))
-    err = np.vstack([table["value"] - table["ci_low"], table["ci_high"] - table["value"]])
-    ax.bar(x, table["value"], yerr=err, capsize=4, color="tab:blue")
-    ax.set_xticks(x, table["model"], rotation=30)
-    for i, v in enumerate(table["value"]):
-        ax.text(i, v / 2, f"{v:.3f}", ha="center", color="white", fontsize=8)
-    ax.set(ylabel=ylabel, title=title)
-
-
-def analogy(table: pd.DataFrame):
-    """3CosAdd accuracy per model and reading and per reference row on the questions every row covers:
-    all, semantic, syntactic."""
-    rows = reading_rows(table)
-    panels = list(table.groupby("group", sort=False))
-    fig, axes = readings_figure(len(panels), 1, len(rows), width=3.6)
-    for ax, (group, g) in zip(axes[0], panels):
-        reading_dots(ax, g, rows)
-        ax.set(xlabel="3CosAdd accuracy (95% CI)", title=f"{group} ({int(g['n_questions'].iloc[0])} questions)")
-    readings_legend(fig, axes)
-    return fig
-
-
-CONTROL_STYLE = {"fmt": "x", "color": "darkgray", "mfc": "darkgray", "label": "random control (same size)"}
-
-
-def character_probe(table: pd.DataFrame):
-    """Macro-F1 of the per-letter probes per model and reading (each beside random vectors of its size)
-    and per reference row."""
-    macro = table[table["letter"] == "macro"].rename(columns={"f1": "value"})
-    own, control = macro[macro["vectors"] == "model"], macro[macro["vectors"] == "random control"]
-    rows = reading_rows(own)
-    fig, axes = readings_figure(1, 1, len(rows), width=6.0)
-    ax = axes[0, 0]
-    reading_dots(ax, control, rows, ci=False, style=CONTROL_STYLE)
-    reading_dots(ax, own, rows)
-    ax.set(xlabel="macro-F1 over letters (95% CI)", title="Which letters a word vector knows (test lemmas unseen)")
-    readings_legend(fig, axes)
-    return fig
-
-
-def typo_robustness(table: pd.DataFrame):
-    """Left: cosine of a one-edit variant to its clean word (beside a random word pair, grey). Right: how
-    often the clean word is the variant's nearest clean word. Per model and reading, and per reference row."""
-    rows = reading_rows(table)
-    fig, axes = readings_figure(2, 1, len(rows), width=4.5)
-    pair = {"fmt": "|", "color": "darkgray", "mfc": "darkgray", "label": "random pair"}
-    reading_dots(axes[0, 0], table.assign(value=table["random_cosine"]), rows, ci=False, style=pair)
-    for ax, key in zip(axes[0], ("cosine", "top1")):
-        reading_dots(ax, table.assign(value=table[key], ci_low=table[f"{key}_ci_low"],
-                                      ci_high=table[f"{key}_ci_high"]), rows)
-    axes[0, 0].set(xlabel="centred cosine (95% CI)",
-                   title=f"Variant vs its word ({int(table['n_variants'].iloc[0])} one-edit variants)")
-    axes[0, 1].set(xlabel="share (95% CI)",
-                   title=f"Nearest of {int(table['n_words'].iloc[0])} clean words is the right one")
-    readings_legend(fig, axes)
-    return fig
-
-
-def embedding_geometry(table: pd.DataFrame):
-    """Anisotropy (mean pairwise cosine) and TwoNN intrinsic dimension, one panel per metric and level:
-    static vectors at both readings and the reference rows; contextual and sentence vectors (main level)."""
-    rows = reading_rows(table)
-    levels = list(dict.fromkeys(table["level"]))
-    fig, axes = readings_figure(len(levels), 2, len(rows), width=3.6)
-    for i, (metric, xlabel) in enumerate([("anisotropy", "mean pairwise cosine (95% CI)"),
-                                          ("intrinsic_dimension", "TwoNN dimension (95% CI)")]):
-        for ax, level in zip(axes[i], levels):
-            reading_dots(ax, table[(table["metric"] == metric) & (table["level"] == level)], rows)
-            ax.set(xlabel=xlabel, title=f"{metric.replace('_', ' ')}, {level}")
-    readings_legend(fig, axes)
-    return fig
-
-
-def sentence_probe(table: pd.DataFrame):
-    """Cross-validated polarity accuracy from frozen sentence vectors, with the bag-of-bytes baseline."""
-    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(table) + 2), 4))
-    model_bars(ax, table, "accuracy (95% CI over sentences)",
-               f"Sentence polarity probe ({int(table['n'].iloc[0])} sentences, 5-fold)")
-    ax.axhline(0.5, color="black", lw=0.8, ls="--")
-    fig.tight_layout()
-    return fig
-
-
 def noise(table: pd.DataFrame):
     """BPB against the rate of per-word character noise (rate 0 = clean), one line per model; and the
     robustness ratio of the other perturbations, grouped by perturbation."""
@@ -418,20 +223,6 @@ def noise(table: pd.DataFrame):
     return fig
 
 
-def undertrained_tokens(table: pd.DataFrame):
-    """ROC-AUC of each weight-based indicator at finding the tokens seen at most N times in training."""
-    table = table.assign(group=[f"{i}\n(count ≤ {t}, {n} tokens)" for i, t, n in
-                                zip(table["indicator"], table["threshold"], table["n_positive"])])
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * table["group"].nunique() + 2), 4))
-    grouped_bars(ax, table.rename(columns={"value": "auc"}), "auc", "group", "model", ci=True)
-    ax.axhline(0.5, color="black", lw=0.8, ls="--")
-    ax.set(ylim=(0, 1.05), ylabel="ROC-AUC (95% CI over tokens)", title="Finding under-trained BPE tokens from weights")
-    ax.tick_params(axis="x", labelsize=7)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def next_word(table: pd.DataFrame):
     """By the word's training count, one bar per model with intervals over positions: greedy next-word
     accuracy, the looser score that checks only the word's own predictions, and the word's bits per byte."""
@@ -449,12 +240,3 @@ def next_word(table: pd.DataFrame):
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_stats": tokenizer_stats,
-           "word_similarity": word_similarity, "pareto": pareto, "parameters": parameters,
-           "bytes_per_chunk": bytes_per_chunk, "languages": languages, "noise": noise,
-           "undertrained_tokens": undertrained_tokens, "next_word": next_word, "analogy": analogy,
-           "character_probe": character_probe, "typo_robustness": typo_robustness,
-           "embedding_geometry": embedding_geometry, "sentence_probe": sentence_probe, "paired_bpb": paired_bpb,
-           "bpb_by_position": bpb_by_position}
