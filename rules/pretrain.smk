@@ -1,15 +1,12 @@
-# The training split as memory maps (bytes, word starts), split into words once per corpus rather
-# than in every training job; words are chopped at the context length, as the sampler does.
+# The training split as memory maps (bytes and document offsets), read once per corpus rather than
+# in every training job.
 rule encode_corpus:
     input:
         train="results/corpus/{corpus}/train.parquet",
     output:
         stream="results/encoded/{corpus}/train/bytes.u8",
-        word_starts="results/encoded/{corpus}/train/word_starts.i64",
         doc_starts="results/encoded/{corpus}/train/doc_starts.npy",
         meta="results/encoded/{corpus}/train/encoded.json",
-    params:
-        max_word_bytes=config["training"]["context_bytes"],
     log:
         "results/logs/encode_corpus/{corpus}.log",
     benchmark:
@@ -22,7 +19,7 @@ rule encode_corpus:
         runtime=120,
     shell:
         "python -m byteword encode --corpus-dir $(dirname {input.train}) --split train"
-        " --out-dir $(dirname {output.meta}) --max-word-bytes {params.max_word_bytes} > {log} 2>&1"
+        " --out-dir $(dirname {output.meta}) > {log} 2>&1"
 
 
 # A shell rule so the same command runs under torchrun (one process per GPU) when the job has more

@@ -142,7 +142,7 @@ def test_training_from_the_encoded_split_matches_training_from_text(tmp_path, co
     from byteword.encode import encode_split
     from byteword.corpus import read_split
 
-    encode_split(read_split(corpus_dir / "train.parquet")["text"].tolist(), tmp_path / "enc", max_word_bytes=48)
+    encode_split(read_split(corpus_dir / "train.parquet")["text"].tolist(), tmp_path / "enc")
     plain = job(tmp_path / "plain", corpus_dir, "hat")
     train(plain)
     mapped = dataclasses.replace(job(tmp_path / "mapped", corpus_dir, "hat"), encoded_dir=tmp_path / "enc")

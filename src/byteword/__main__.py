@@ -27,13 +27,11 @@ def main(argv=None) -> int:
     g.add_argument("--configfile", type=Path, required=True)
     g.add_argument("--mfu", type=float, default=0.3, help="assumed model FLOPs utilisation (0-1]")
     g.add_argument("--gpu-tflops", type=float, default=989.0, help="peak dense bf16 TFLOP/s of one GPU (H100 SXM)")
-    e = sub.add_parser("encode", help="encode a corpus split once into memory-mapped arrays (bytes, words, BPE ids)")
+    e = sub.add_parser("encode", help="encode a corpus split once into memory-mapped arrays (bytes, BPE ids)")
     e.add_argument("--corpus-dir", type=Path, required=True, help="folder of a prepared corpus (<split>.parquet)")
     e.add_argument("--split", default="train", choices=["train", "valid", "test"])
     e.add_argument("--out-dir", type=Path, required=True)
     e.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json whose BPE ids to store too")
-    e.add_argument("--max-word-bytes", type=int, default=None,
-                   help="chop longer words as the sampler does: the training context_bytes")
     args = parser.parse_args(argv)
     if args.command == "encode":
         from byteword.corpus import read_split
@@ -42,7 +40,7 @@ def main(argv=None) -> int:
 
         texts = read_split(args.corpus_dir / f"{args.split}.parquet")["text"].tolist()
         tokenizer = load_tokenizer(args.tokenizer) if args.tokenizer else None
-        print(encode_split(texts, args.out_dir, tokenizer, args.max_word_bytes))
+        print(encode_split(texts, args.out_dir, tokenizer))
         return 0
     if args.command == "gpu-hours":
         from byteword.budget import report
