@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from byteword.evaluation.bootstrap import (cluster_resample_counts, paired_difference, ratio_ci, resample_counts,
-                                           seed_bpb, seed_paired_difference)
+from byteword.evaluation.bootstrap import paired_difference, ratio_ci, seed_bpb, seed_paired_difference
 from byteword.evaluation.bpb import bits_per_byte, bootstrap_ci
 from byteword.evaluation.paired import baseline_rows, bpb_tables, with_intervals
 
@@ -28,17 +27,6 @@ def long_rows(runs: dict, n_bytes, doc) -> pd.DataFrame:
     return pd.concat([pd.DataFrame({"model": m, "seed": np.nan if s is None else str(s), "window": np.arange(len(nll)),
                                     "doc": doc, "nll_nats": nll, "n_bytes": n_bytes})
                       for (m, s), nll in runs.items()], ignore_index=True)
-
-
-def test_cluster_counts_draw_whole_clusters_and_reduce_to_window_counts():
-    assert np.array_equal(cluster_resample_counts(np.arange(50), 200, seed=3), resample_counts(50, 200, seed=3))
-    clusters = np.array([7, 7, 2, 5, 5, 5])  # any ids, any order
-    counts = cluster_resample_counts(clusters, 100, seed=1)  # (R, n_items)
-    assert counts.shape == (100, 6)
-    assert (counts[:, 0] == counts[:, 1]).all() and (counts[:, 3] == counts[:, 5]).all()  # drawn together
-    per_cluster = counts[:, [2, 3, 0]]  # clusters 2, 5, 7 (sorted ids)
-    assert (per_cluster.sum(1) == 3).all()  # three clusters drawn per resample
-    assert np.array_equal(per_cluster, resample_counts(3, 100, seed=1))
 
 
 def test_cluster_bootstrap_with_every_window_its_own_document_is_the_window_bootstrap():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from byteword.segment import split_words, word_byte_starts
+from byteword.segment import split_words
 
 
 @dataclass
@@ -128,6 +128,18 @@ def document_tokens(tokenizer, texts, lengths: np.ndarray) -> list[tuple[np.ndar
     return out
 
 
+def stacked_tokens(tokenizer, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every document tokenized once, stacked: (all ids, each document's first token index then the
+    total, the byte length of every id), the layout ``byteword.encode`` stores."""
+    from byteword.tokenization import token_byte_lengths
+
+    lengths = token_byte_lengths(tokenizer)
+    docs = document_tokens(tokenizer, texts, lengths)
+    ids = np.concatenate([i for i, _ in docs]) if docs else np.zeros(0, np.int64)
+    starts = np.concatenate([[0], np.cumsum([len(i) for i, _ in docs])]).astype(np.int64)
+    return ids, starts, lengths
+
+
 def tokens_inside(ids: np.ndarray, ends: np.ndarray, lengths: np.ndarray, start: int, end: int):
     """The tokens lying wholly inside bytes [start, end) of their document, ends relative to start."""
     lo = int(np.searchsorted(ends - lengths[ids], start, side="left"))  # first token starting at >= start
@@ -141,8 +153,8 @@ def eval_windows(texts, context_bytes: int, stride_bytes: int, max_bytes: int | 
     would take the scored bytes past ``max_bytes`` (None: every document, the whole split); with
     ``max_doc_bytes``, each document is first cut to its first bytes (at a character). With a BPE
     tokenizer each document is tokenized once and every window carries its tokens; a token is scored in
-    the span holding its last byte, so a scored token must start inside its window (it always does
-    unless a token is longer than the context)."""
+    the span holding its last byte, and the window reaches back to that token's first byte when it
+    starts before the window (only where the context is shorter than a token)."""
     from byteword.tokenization import token_byte_lengths
 
     texts = list(texts)
@@ -186,14 +198,7 @@ class WindowSampler:
         lengths = np.array([len(p) for p in pieces], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         data = np.frombuffer(b"".join(pieces), dtype=np.uint8)
-        tokens = None
-        if tokenizer is not None:
-            from byteword.tokenization import token_byte_lengths
-
-            docs = document_tokens(tokenizer, texts, token_byte_lengths(tokenizer))
-            ids = np.concatenate([i for i, _ in docs]) if docs else np.zeros(0, np.int64)
-            token_starts = np.concatenate([[0], np.cumsum([len(i) for i, _ in docs])]).astype(np.int64)
-            tokens = (ids, token_starts, tokenizer)
+        tokens = stacked_tokens(tokenizer, texts) if tokenizer is not None else None
         self._setup(data, starts[:-1], starts[1:], context_bytes, seed, tokens)
 
     @classmethod
@@ -205,14 +210,12 @@ class WindowSampler:
         begins = doc_starts[:-1] + np.where(np.arange(len(doc_starts) - 1) > 0, len(SEPARATOR), 0)
         tokens = None
         if tokenizer is not None and "ids" in encoded:
-            tokens = (encoded["ids"], np.asarray(encoded["token_starts"]), tokenizer)
-        elif tokenizer is not None:  # encoded without this tokenizer: tokenize each document once, here
             from byteword.tokenization import token_byte_lengths
 
-            texts = (bytes(encoded["bytes"][b:e]).decode("utf-8") for b, e in zip(begins, doc_starts[1:]))
-            docs = document_tokens(tokenizer, list(texts), token_byte_lengths(tokenizer))
-            ids = np.concatenate([i for i, _ in docs]) if docs else np.zeros(0, np.int64)
-            tokens = (ids, np.concatenate([[0], np.cumsum([len(i) for i, _ in docs])]).astype(np.int64), tokenizer)
+            tokens = (encoded["ids"], np.asarray(encoded["token_starts"]), token_byte_lengths(tokenizer))
+        elif tokenizer is not None:  # encoded without this tokenizer: tokenize each document once, here
+            texts = [bytes(encoded["bytes"][b:e]).decode("utf-8") for b, e in zip(begins, doc_starts[1:])]
+            tokens = stacked_tokens(tokenizer, texts)
         sampler = cls.__new__(cls)
         sampler._setup(encoded["bytes"], begins, doc_starts[1:], context_bytes, seed, tokens)  # no copy of the data
         return sampler
@@ -223,11 +226,7 @@ class WindowSampler:
         self.begins, self.ends = begins.astype(np.int64), ends.astype(np.int64)  # (n_docs,) each document's bytes
         self.context_bytes = context_bytes
         self.rng = np.random.default_rng(seed)
-        self.tokens = tokens  # (ids, token_starts, tokenizer) or None
-        if tokens is not None:
-            from byteword.tokenization import token_byte_lengths
-
-            self.token_lengths = token_byte_lengths(tokens[2])
+        self.tokens = tokens  # (ids, token_starts, token byte lengths by id) or None
         sizes = self.ends - self.begins
         if len(sizes) == 0 or sizes.max() == 0:
             raise ValueError("training split holds no text to draw windows from")
@@ -237,9 +236,11 @@ class WindowSampler:
                                                                   (sizes > 0).astype(np.int64)))])
 
     def _doc_tokens(self, d: int):
-        ids, token_starts, _ = self.tokens
+        """Document d's (ids, exclusive byte ends), the ends summed here: one document at a time keeps the
+        memory of a corpus of gigabytes at its ids."""
+        ids, token_starts, lengths = self.tokens
         doc_ids = np.asarray(ids[token_starts[d]:token_starts[d + 1]], dtype=np.int64)
-        return doc_ids, np.cumsum(self.token_lengths[doc_ids])
+        return doc_ids, np.cumsum(lengths[doc_ids])
 
     def sample(self, batch_size: int) -> list[Window]:
         picks = self.rng.integers(0, self.cum_starts[-1], size=batch_size)
@@ -254,9 +255,10 @@ class WindowSampler:
             e = begin + (doc_end - begin if e == doc_end else char_floor(doc, e - begin))
             ids = ends = None
             if self.tokens is not None:  # the document's tokens inside the window; the window shrinks to them
-                ids, ends = tokens_inside(*self._doc_tokens(int(d)), self.token_lengths, s - begin, e - begin)
+                lengths = self.tokens[2]
+                ids, ends = tokens_inside(*self._doc_tokens(int(d)), lengths, s - begin, e - begin)
                 if ids:
-                    first = ends[0] - int(self.token_lengths[ids[0]])
+                    first = ends[0] - int(lengths[ids[0]])
                     s, e, ends = s + first, s + ends[-1], tuple(x - first for x in ends)
             out.append(Window(self.data[s:e].tobytes(), 0, int(d), s - begin, ids, ends))
         return out

@@ -1,6 +1,6 @@
 """Percentile bootstrap intervals.
 
-Item bootstraps (``resample_indices``, ``statistic_ci``, ``mean_ci``) serve the evaluations whose items
+Item bootstraps (``resample_indices``, ``mean_ci``) serve the evaluations whose items
 are independent: accuracies over words or sentences, cosines over pairs, probe scores over test items.
 
 Bits per byte is a ratio of sums over evaluation windows, and the windows of one document are correlated,
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -40,16 +40,6 @@ def resample_counts(n: int, n_resamples: int = 1000, seed: int = 0) -> np.ndarra
     return counts_of(resample_indices(n, n_resamples, seed), n)
 
 
-def statistic_ci(n: int, statistic: Callable[[np.ndarray], float], n_resamples: int = 1000, level: float = 0.95,
-                 seed: int = 0) -> tuple[float, float]:
-    """Interval of ``statistic(indices)`` over resampled item indices (items: words, pairs, sentences)."""
-    if n == 0:
-        return float("nan"), float("nan")
-    samples = np.array([statistic(i) for i in resample_indices(n, n_resamples, seed)], dtype=float)
-    alpha = (1 - level) / 2
-    return float(np.nanquantile(samples, alpha)), float(np.nanquantile(samples, 1 - alpha))
-
-
 def mean_ci(values, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
     """Mean of per-item values with its interval: {"value", "ci_low", "ci_high", "n"}."""
     values = np.asarray(values, dtype=float)
@@ -74,14 +64,6 @@ def cluster_codes(clusters) -> tuple[np.ndarray, int]:
     """(n_items,) cluster ids of any kind -> their codes 0..G-1 (in sorted order of the ids) and G."""
     ids, codes = np.unique(np.asarray(clusters), return_inverse=True)
     return codes.reshape(-1), len(ids)
-
-
-def cluster_resample_counts(clusters, n_resamples: int = 1000, seed: int = 0) -> np.ndarray:
-    """(n_resamples, n_items) how often each item is drawn when whole clusters are drawn with replacement:
-    an item counts as often as its cluster is drawn. The clusters are drawn by ``resample_counts``, so with
-    every item its own cluster (``clusters = arange(n)``) this is ``resample_counts(n, ...)`` exactly."""
-    codes, n_clusters = cluster_codes(clusters)
-    return resample_counts(n_clusters, n_resamples, seed)[:, codes]  # (R, G) -> (R, n_items)
 
 
 def seed_weights(n_seeds: int, n_resamples: int = 1000, seed: int = 0, stream: int = PAIRED_STREAM) -> np.ndarray:
