@@ -88,8 +88,8 @@ def test_changing_the_bytes_after_a_window_changes_neither_its_cut_nor_its_score
 
 @pytest.mark.parametrize("name", list(TINY))
 def test_the_context_is_read_but_not_scored_and_scores_add_up(name, tokenizer):
-    """Scoring a document in windows with context sums every byte's cost once; with the stride equal to
-    the context each window is scored from an empty context instead, which costs a trained model more."""
+    """Scoring a document in windows with context counts every byte once, every byte's cost is
+    non-negative, and the first window (no context before it) scores as its bytes read alone."""
     model = build(name, tokenizer).eval()
     tok = tokenizer if name == "bpe" else None
     windows = eval_windows([TEXT], 64, 16, tokenizer=tok)

@@ -11,7 +11,7 @@ Two scores per position, both under teacher forcing from the model's own greedy 
 - ``next_word``: greedy decoding would write exactly this word and then end it — every prediction
   inside the word is the top choice, and so is the first byte of what follows (a space). For BPE the
   following top token only has to start with that byte; for hierarchical models the word's
-  end-of-word symbol is one of the word's predictions.
+  end-of-word symbol, credited to that byte, must be the top choice too.
 - ``word_bytes``: only the predictions credited to the word's bytes are top choices; nothing checks
   that the word ends. For hierarchical models the word's first byte carries the previous word's
   end-of-word symbol, the analogue of a byte model predicting the word's leading space.
