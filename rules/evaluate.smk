@@ -32,7 +32,8 @@ rule evaluate_languages:
         test="results/corpus/{corpus}/test.parquet",
         tokenizer=model_tokenizer,
     output:
-        run_dir("evaluate") + "languages.parquet",
+        summary=run_dir("evaluate") + "languages.parquet",
+        windows=run_dir("evaluate") + "language_windows.parquet",
     params:
         evaluation=config["evaluation"],
         language=lambda wc: config["corpora"][wc.corpus].get("language", "en"),
@@ -58,7 +59,8 @@ rule evaluate_noise:
         test="results/corpus/{corpus}/test.parquet",
         tokenizer=model_tokenizer,
     output:
-        run_dir("evaluate") + "noise.parquet",
+        summary=run_dir("evaluate") + "noise.parquet",
+        windows=run_dir("evaluate") + "noise_windows.parquet",
     params:
         evaluation=config["evaluation"],
     log:
@@ -124,10 +126,8 @@ rule undertrained_tokens:
         "../workflow/scripts/undertrained_tokens.py"
 
 
-# Per-model tables of one evaluation, concatenated: noise, positions, next_word (every model), undertrained (BPE models).
-CONCATENATED = {"noise": (run_dir("evaluate") + "noise.parquet", None),
-                "positions": (run_dir("evaluate") + "positions.parquet", None),
-                "next_word": (run_dir("evaluate") + "next_word.parquet", None),
+# Per-model tables of one evaluation, concatenated: positions (every model), undertrained (BPE models).
+CONCATENATED = {"positions": (run_dir("evaluate") + "positions.parquet", None),
                 "undertrained": (run_dir("evaluate") + "undertrained.parquet", BPE_MODELS)}
 
 
@@ -158,11 +158,14 @@ rule baselines:
     output:
         windows="results/evaluate/{corpus}/baselines/windows.parquet",
         summary="results/evaluate/{corpus}/baselines/bpb.parquet",
+        noise="results/evaluate/{corpus}/baselines/noise_windows.parquet",
+        languages="results/evaluate/{corpus}/baselines/language_windows.parquet",
     params:
         experiment=EXPERIMENT,
         evaluation=config["evaluation"],
         training=TRAINING,
         seed=SEEDS[0],
+        language=lambda wc: config["corpora"][wc.corpus].get("language", "en"),
     log:
         "results/logs/baselines/{corpus}.log",
     benchmark:
@@ -183,12 +186,10 @@ rule summarize_bpb:
         windows=per_model(run_dir("evaluate") + "windows.parquet"),
         baselines="results/evaluate/{corpus}/baselines/windows.parquet",
         baseline_summary="results/evaluate/{corpus}/baselines/bpb.parquet",
-        languages=per_model(run_dir("evaluate") + "languages.parquet"),
         meta=per_model(run_dir("pretrain") + "model.json"),
     output:
         bpb="results/summary/{corpus}/test_bpb.parquet",
         paired="results/summary/{corpus}/paired_bpb.parquet",
-        languages="results/summary/{corpus}/languages.parquet",
     params:
         resamples=config["evaluation"]["bootstrap_resamples"],
     log:
@@ -201,3 +202,32 @@ rule summarize_bpb:
         runtime=5,
     script:
         "../workflow/scripts/summarize_bpb.py"
+
+
+# The same statistics for the other evaluations: every model and baseline per language or perturbation
+# (and per next-word bucket), intervals over documents and seeds, and paired differences.
+for evaluation, windows_table in [("languages", "language_windows"), ("noise", "noise_windows"), ("next_word", None)]:
+
+    rule:
+        name:
+            f"summarize_{evaluation}"
+        input:
+            models=per_model(run_dir("evaluate") + f"{evaluation}.parquet"),
+            windows=per_model(run_dir("evaluate") + f"{windows_table}.parquet") if windows_table else [],
+            baselines=f"results/evaluate/{{corpus}}/baselines/{windows_table}.parquet" if windows_table else [],
+        output:
+            summary=f"results/summary/{{corpus}}/{evaluation}.parquet",
+            paired=f"results/summary/{{corpus}}/paired_{evaluation}.parquet",
+        params:
+            evaluation=evaluation,
+            resamples=config["evaluation"]["bootstrap_resamples"],
+        log:
+            f"results/logs/summarize_{evaluation}/{{corpus}}.log",
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=5,
+        script:
+            "../workflow/scripts/summarize_evaluation.py"

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from byteword.data import collate
-from byteword.evaluation.next_word import (BUCKETS, accuracy_by_bucket, bucket_of, next_word_positions,
+from byteword.evaluation.next_word import (BUCKETS, bucket_of, next_word_positions, next_word_tables, position_rows,
                                            score_positions, word_counts)
 
 TEXT = ("The river flows past the old mill, and the miller counts sacks of grain every morning. "
@@ -68,13 +68,22 @@ class Oracle(nn.Module):
                                byte_logprobs=torch.zeros(hit.shape))
 
 
+def tables_of(*runs, n_resamples=50):
+    """next_word_tables over scored positions given as (model, seed, scored)."""
+    rows = pd.concat([position_rows(scored).assign(model=model, seed=seed) for model, seed, scored in runs])
+    return next_word_tables(rows, n_resamples=n_resamples)
+
+
 @pytest.mark.parametrize("kind", ["bytes", "bpe", "hat", "hnet"])
 def test_a_model_that_always_hits_scores_one_and_a_zero_head_scores_zero(make_model, tokenizer, kind):
-    positions = next_word_positions([TEXT], word_counts([TEXT]), 64, 12, per_bucket=1000,
+    positions = next_word_positions([TEXT, TEXT[::-1]], word_counts([TEXT]), 64, 12, per_bucket=1000,
                                     tokenizer=tokenizer if kind == "bpe" else None)
-    perfect = accuracy_by_bucket(score_positions(Oracle(), positions), n_resamples=50).dropna()
+    perfect, _ = tables_of(("oracle", "0", score_positions(Oracle(), positions)))
+    perfect = perfect.dropna(subset="value")
     hits, bits = perfect[perfect.metric != "word_bpb"], perfect[perfect.metric == "word_bpb"]
-    assert (hits.value == 1).all() and (hits.ci_low == 1).all() and (hits.ci_high == 1).all()
+    assert len(hits) and hits.value.to_numpy() == pytest.approx(1.0)
+    resampled = hits.dropna(subset="ci_low")  # buckets whose positions come from both articles
+    assert len(resampled) and resampled[["ci_low", "ci_high"]].to_numpy() == pytest.approx(1.0)
     assert (bits.value == 0).all()  # log-likelihood 0: certain of every byte
     model = make_model(kind)
     with torch.no_grad():
@@ -86,7 +95,7 @@ def test_a_model_that_always_hits_scores_one_and_a_zero_head_scores_zero(make_mo
     n = (scored.end - scored.start).to_numpy()
     if kind in ("bytes", "hnet"):
         assert scored.nll.to_numpy() == pytest.approx(n * math.log(256), rel=1e-5)
-        table = accuracy_by_bucket(scored, n_resamples=20)
+        table, _ = tables_of(("uniform", "0", scored), n_resamples=20)
         bits = table[table.metric == "word_bpb"].value.dropna()
         assert len(bits) and bits.to_numpy() == pytest.approx(8.0, abs=1e-4)
     if kind == "hat":
@@ -96,10 +105,20 @@ def test_a_model_that_always_hits_scores_one_and_a_zero_head_scores_zero(make_mo
     assert model.training  # the evaluation mode it switched to is undone
 
 
-def test_the_accuracy_table_has_every_bucket_and_metric():
-    scored = pd.DataFrame({"bucket": ["unseen", ">100"], "next_word": [True, False], "word_bytes": [True, True],
-                           "nll": [1.0, 2.0], "start": [0, 0], "end": [3, 5]})
-    table = accuracy_by_bucket(scored, n_resamples=20)
-    assert set(table.bucket) == {name for name, *_ in BUCKETS}
-    assert table.set_index(["bucket", "metric"]).loc[(">100", "word_bytes"), "value"] == 1.0
-    assert table[table.n == 0].value.isna().all()
+def test_next_word_intervals_resample_articles_and_pair_the_models():
+    # two articles, each a run of the same hit: an article bootstrap can draw either article twice, so
+    # its interval spans [0, 1]; a position bootstrap would give a narrow one around 0.5
+    rows = pd.DataFrame({"position": range(40), "doc": [0] * 20 + [1] * 20, "bucket": ">100", "word": "w",
+                         "count": 200, "n_bytes": 2, "next_word": [True] * 20 + [False] * 20,
+                         "word_bytes": True, "nll": 1.0})
+    runs = pd.concat([rows.assign(model="a", seed="0"), rows.assign(model="b", seed="0", nll=3.0)])
+    table, paired = next_word_tables(runs, n_resamples=200)
+    top = table[(table.bucket == ">100") & (table.metric == "next_word")].set_index("model")
+    assert top.loc["a", "value"] == pytest.approx(0.5) and top.loc["a", "ci_low"] == 0 and top.loc["a", "ci_high"] == 1
+    assert set(table.bucket) == {name for name, *_ in BUCKETS} and table[table.n == 0].value.isna().all()
+    assert table.set_index(["model", "bucket", "metric"]).loc[("a", ">100", "word_bytes"), "value"] == pytest.approx(1)
+    pair = paired[(paired.metric == "word_bpb") & (paired.model_a == "b")].iloc[0]
+    # b pays 2 nats more on every 2-byte word: exactly 1 nat per byte, in every resample of the articles
+    assert pair[["difference", "ci_low", "ci_high"]].to_numpy(float) == pytest.approx(1 / math.log(2))
+    same = paired[(paired.metric == "next_word") & (paired.model_a == "b")].iloc[0]
+    assert same.difference == 0 and same.ci_low == 0 and same.ci_high == 0  # the same hits: exactly [0, 0]

@@ -1,5 +1,7 @@
 """Character-level perturbations: seeded, reproducible, identity at rate 0, known answers."""
 
+import math
+
 import pytest
 
 from byteword.evaluation import noise
@@ -61,10 +63,22 @@ def test_noise_scores_clean_exactly_and_perturbed_on_their_own_bytes(make_model)
     docs = noise.noise_documents(sources, total_bytes=500, doc_bytes=200)
     sizes = [len(d.encode()) for d in docs]  # prefixes of documents, up to the total, cut at a character
     assert all(s.startswith(d) for s, d in zip(sources, docs)) and max(sizes) <= 200 and 496 < sum(sizes) <= 500
-    table = noise.score_noise(model, docs, ["ant_speak", "word_noise_20"], 40, 20, n_resamples=20).set_index(
-        "perturbation")
+    table, windows = noise.score_noise(model, docs, ["ant_speak", "word_noise_20"], 40, 20, n_resamples=20)
+    table = table.set_index("perturbation")
     clean = score_windows(model, eval_windows(docs, 40, 20)).bpb
-    assert table.loc["clean", "bpb"] == clean  # rate 0 = the clean numbers exactly
+    assert table.loc["clean", "value"] == clean  # rate 0 = the clean numbers exactly
     assert table.loc["clean", "robustness_ratio"] == 1.0
     ant = sum(len(noise.ant_speak(d).encode()) for d in docs)
     assert table.loc["ant_speak", "n_bytes"] == ant  # scored on the perturbed bytes, each once
+    # the per-window rows add up to the table, and every perturbation scores the same documents
+    sums = windows.groupby("perturbation", sort=False)[["nll_nats", "n_bytes"]].sum()
+    assert (sums["nll_nats"] / (math.log(2) * sums["n_bytes"])).to_numpy() == pytest.approx(table["value"].to_numpy())
+    assert windows.groupby("perturbation")["doc"].nunique().eq(len(docs)).all()
+
+
+def test_every_reader_gets_the_same_perturbed_documents():
+    docs = [TEXT, TEXT[::-1]]
+    once, again = noise.perturbed_documents(docs, ["word_noise_20"], 5), noise.perturbed_documents(docs, ["word_noise_20"], 5)
+    assert once == again and once["clean"] == docs and list(once) == ["clean", "word_noise_20"]
+    assert once["word_noise_20"][0] == noise.perturb(TEXT, "word_noise_20", seed=5)  # document i: seed + i
+    assert once["word_noise_20"][1] == noise.perturb(TEXT[::-1], "word_noise_20", seed=6)

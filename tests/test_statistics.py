@@ -184,8 +184,8 @@ def test_figures_of_several_seeds_draw_the_seed_mean():
     from byteword import plotting
 
     rows = pd.DataFrame({"model": ["a", "a", "b", "b"], "seed": ["0", "1", "0", "1"], "language": "en",
-                         "bpb": [2.0, 3.0, 4.0, 4.0], "ci_low": [1.5, 2.5, 3.5, 3.5], "ci_high": [2.5, 3.5, 4.5, 4.5]})
+                         "value": [2.0, 3.0, 4.0, 4.0], "ci_low": [1.5, 2.5, 3.5, 3.5], "ci_high": [2.5, 3.5, 4.5, 4.5]})
     mean = plotting.over_seeds(rows, ["model", "language"]).set_index("model")
-    assert mean.loc["a", "bpb"] == 2.5 and mean.loc["b", "ci_high"] == 4.5
+    assert mean.loc["a", "value"] == 2.5 and mean.loc["b", "ci_high"] == 4.5
     plotting.languages(rows)  # duplicate (model, language) rows no longer break the bars
     assert plotting.over_seeds(rows[rows.seed == "0"], ["model", "language"]).equals(rows[rows.seed == "0"])

@@ -79,7 +79,10 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert metrics["bytes_seen"].iloc[-1] >= 6000 and metrics["train_flops"].is_monotonic_increasing
 
     languages = pd.read_parquet(tiny_run / "summary/enwiki/languages.parquet").set_index(["model", "language"])
-    assert set(languages.index) == {(m, lang) for m in MODELS for lang in ("en", "bg")}
+    assert set(languages.index) == {(m, lang) for m in [*MODELS, *baselines] for lang in ("en", "bg")}
+    assert (languages.groupby("language")["n_bytes"].nunique() == 1).all()  # models and baselines on the same bytes
+    paired_languages = pd.read_parquet(tiny_run / "summary/enwiki/paired_languages.parquet")
+    assert len(paired_languages) == 2 * len(scored) * (len(scored) - 1)
     # SpaceByte's rule fires at nearly every Cyrillic character (lead bytes count as spaces), once per English word
     assert languages.loc[("spacebyte", "bg"), "bytes_per_chunk"] < 3 < languages.loc[("spacebyte", "en"), "bytes_per_chunk"]
 
@@ -103,6 +106,10 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
 
     next_word = pd.read_parquet(tiny_run / "summary/enwiki/next_word.parquet")
     assert len(next_word) == len(MODELS) * 4 * 3 and (next_word.groupby("bucket")["n"].nunique() == 1).all()
+    assert (next_word["n_docs"].dropna() >= 2).all()  # intervals resample articles
+    paired_next = pd.read_parquet(tiny_run / "summary/enwiki/paired_next_word.parquet")
+    assert set(paired_next["metric"]) == {"next_word", "word_bytes", "word_bpb"}
+    assert (paired_next.groupby(["bucket", "metric"]).size() == len(MODELS) * (len(MODELS) - 1)).all()
     hits = next_word[next_word["metric"] != "word_bpb"]
     assert hits["value"].between(0, 1).all()
     wide = next_word.pivot_table(index=["model", "bucket"], columns="metric", values="value")
@@ -125,10 +132,14 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert set(probe["model"]) == {*MODELS, "bag_of_bytes"} and (probe["n"] == 200).all()
 
     noise = pd.read_parquet(tiny_run / "summary/enwiki/noise.parquet").set_index(["model", "perturbation"])
-    assert set(noise.index) == {(m, p) for m in MODELS for p in ("clean", "all_caps", "ant_speak", "word_noise_10",
-                                                                   "word_noise_20")}
+    perturbations = ("clean", "all_caps", "ant_speak", "word_noise_10", "word_noise_20")
+    assert set(noise.index) == {(m, p) for m in [*MODELS, *baselines] for p in perturbations}
     clean, ant = noise.xs("clean", level="perturbation"), noise.xs("ant_speak", level="perturbation")
-    assert (clean["robustness_ratio"] == 1).all() and (ant["n_bytes"] > clean["n_bytes"]).all()
+    assert (clean.loc[MODELS, "robustness_ratio"] == 1).all() and (ant["n_bytes"] > clean["n_bytes"]).all()
+    assert (ant["ratio"] == ant["value"] / clean["value"]).all() and ant["shift_ci_low"].notna().all()
+    paired_noise = pd.read_parquet(tiny_run / "summary/enwiki/paired_noise.parquet")
+    assert len(paired_noise) == len(perturbations) * len(scored) * (len(scored) - 1)
+    assert paired_noise.loc[paired_noise.perturbation != "clean", "shift_difference"].notna().all()
 
     under = pd.read_parquet(tiny_run / "summary/enwiki/undertrained.parquet")
     assert set(under["model"]) == {"bpe"} and set(under["indicator"]) == {"input_norm_low", "output_norm"}
@@ -176,7 +187,8 @@ def test_default_config_dry_run_plans_every_stage(tmp_path):
                  "plot_training_curves", "plot_pareto", "plot_parameters", "plot_bytes_per_chunk", "evaluate_noise",
                  "undertrained_tokens", "concat_tables", "plot_noise", "plot_undertrained_tokens", "evaluate_next_word",
                  "embedding_lexicon", "analogy", "character_probe", "typo_robustness", "embedding_geometry",
-                 "sentence_probe", "plot_next_word", "plot_sentence_probe", "reference_vectors"]:
+                 "sentence_probe", "plot_next_word", "plot_sentence_probe", "reference_vectors", "summarize_noise",
+                 "summarize_languages", "summarize_next_word"]:
         assert f"rule {rule}:" in out.stdout
 
 

@@ -1,5 +1,5 @@
 """Adapter: BPB and bytes per chunk of one model on its own test split and on evaluation-only text
-in other languages (one row per language)."""
+in other languages (one row per language), and its per-window rows for the summary's paired intervals."""
 
 from byteword.corpus import read_split
 from byteword.evaluation.languages import language_texts, score_languages
@@ -14,9 +14,10 @@ if own in ev["languages"]:
     raise ValueError(f"evaluation.languages names {own!r}, the language of corpus {meta['corpus']!r} itself, whose "
                      f"test split already stands for it; drop that entry or give the corpus another language")
 texts = {own: read_split(snakemake.input.test)["text"].tolist(), **language_texts(ev["languages"])}
-table = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["stride_bytes"], ev["language_bytes"],
-                        loaded.tokenizer, batch_size=ev["batch_size"], n_resamples=ev["bootstrap_resamples"])
+table, windows = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["stride_bytes"],
+                                 ev["language_bytes"], loaded.tokenizer, batch_size=ev["batch_size"],
+                                 n_resamples=ev["bootstrap_resamples"])
 print(table.to_string())
 table = table.assign(family=meta["model"]["family"])
-write_parquet(with_provenance(table, **model_identity(meta)),
-              snakemake.output[0])
+write_parquet(with_provenance(table, **model_identity(meta)), snakemake.output.summary)
+write_parquet(with_provenance(windows, **model_identity(meta)), snakemake.output.windows)

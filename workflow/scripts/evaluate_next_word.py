@@ -1,8 +1,9 @@
-"""Adapter: next-word accuracy of one model by training-frequency bucket (one row per bucket and metric).
-Every model draws the same seeded positions from the test split, with the same context bytes."""
+"""Adapter: next-word scores of one model at seeded positions of the test split (one row per position:
+its article, the word, its training count and bucket, greedy hits and the word's NLL). Every model draws
+the same positions with the same context bytes; the summary resamples articles."""
 
 from byteword.corpus import read_split
-from byteword.evaluation.next_word import accuracy_by_bucket, next_word_positions, score_positions, word_counts
+from byteword.evaluation.next_word import next_word_positions, position_rows, score_positions, word_counts
 from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import load_job_model
 
@@ -13,8 +14,7 @@ meta = loaded.meta
 counts = word_counts(read_split(snakemake.input.train)["text"])
 positions = next_word_positions(read_split(snakemake.input.test)["text"], counts, meta["training"]["context_bytes"],
                                 cfg["max_word_bytes"], cfg["positions_per_bucket"], cfg["seed"], loaded.tokenizer)
-scored = score_positions(loaded.model, positions, loaded.tokenizer, batch_size=ev["batch_size"])
-table = accuracy_by_bucket(scored, n_resamples=ev["bootstrap_resamples"])
-print(table.to_string())
-table = table.assign(family=meta["model"]["family"])
-write_parquet(with_provenance(table, **model_identity(meta)), snakemake.output[0])
+rows = position_rows(score_positions(loaded.model, positions, loaded.tokenizer, batch_size=ev["batch_size"]))
+print(rows.groupby("bucket")[["next_word", "word_bytes"]].mean().to_string())
+rows = rows.assign(family=meta["model"]["family"])
+write_parquet(with_provenance(rows, **model_identity(meta)), snakemake.output[0])

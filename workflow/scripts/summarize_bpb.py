@@ -1,7 +1,6 @@
 """Adapter: one table of test BPB for every model, baseline and compressor, with family, variant, FLOPs per
 byte, training FLOPs, parameters by part and bytes per chunk, and intervals over resampled documents (and
-seeds); the paired difference of every two models on the same resampled documents; and one table of
-every model's scores per language."""
+seeds); and the paired difference of every two models on the same resampled documents."""
 
 import json
 
@@ -41,7 +40,3 @@ write_parquet(table, snakemake.output.bpb)
 paired = with_provenance(tables.paired, experiment=models["experiment"].iloc[0], corpus=snakemake.wildcards.corpus)
 print(paired[["model_a", "model_b", "difference", "ci_low", "ci_high", "excludes_zero"]].to_string())
 write_parquet(paired, snakemake.output.paired)
-
-languages = pd.concat([pd.read_parquet(p) for p in snakemake.input.languages], ignore_index=True)
-print(languages[["model", "language", "bpb", "ci_low", "ci_high", "bytes_per_chunk"]].to_string())
-write_parquet(languages, snakemake.output.languages)

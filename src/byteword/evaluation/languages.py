@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from byteword.corpus import corpus_config_from_dict, load_documents
@@ -24,20 +25,34 @@ def language_texts(sources: dict[str, dict]) -> dict[str, list[str]]:
             for lang, entry in sources.items()}
 
 
-def score_languages(model, texts: dict[str, list[str]], context_bytes: int, stride_bytes: int, max_bytes: int | None,
-                    tokenizer=None, batch_size: int = 16, n_resamples: int = 1000) -> pd.DataFrame:
-    """One row per language: BPB, its interval (over documents, or blocks of a few), bytes, windows, documents and chunks."""
-    rows = []
+def language_windows(texts: dict[str, list[str]], context_bytes: int, stride_bytes: int, max_bytes: int | None,
+                     tokenizer=None) -> dict[str, tuple[list, np.ndarray, str]]:
+    """{language: (its evaluation windows, the cluster of each window, the cluster's name)}: the clusters
+    are documents, or blocks of a few (``bpb.interval_clusters``); the same for every model and baseline."""
+    out = {}
     for lang, docs in texts.items():
         windows = eval_windows(docs, context_bytes, stride_bytes, max_bytes, tokenizer)
         if not windows:
             raise ValueError(f"language {lang!r}: its text is empty")
+        out[lang] = (windows, *interval_clusters(windows))
+    return out
+
+
+def score_languages(model, texts: dict[str, list[str]], context_bytes: int, stride_bytes: int, max_bytes: int | None,
+                    tokenizer=None, batch_size: int = 16, n_resamples: int = 1000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per language: BPB in ``value``, its interval (over documents, or blocks of a few), bytes,
+    windows, documents and chunks; and the per-window rows (language, window, doc = its cluster, nll_nats,
+    n_bytes) that the summary resamples."""
+    rows, per_window = [], []
+    for lang, (windows, clusters, unit) in language_windows(texts, context_bytes, stride_bytes, max_bytes,
+                                                            tokenizer).items():
         scores = score_windows(model, windows, tokenizer, batch_size=batch_size)
-        clusters, unit = interval_clusters(windows)
         low, high = ratio_ci(scores.nll, scores.n_bytes, clusters, n_resamples=n_resamples)
         n_bytes, n_chunks = int(scores.n_bytes.sum()), int(scores.n_chunks.sum())
-        rows.append({"language": lang, "bpb": scores.bpb, "ci_low": low, "ci_high": high, "n_bytes": n_bytes,
-                     "n_windows": len(windows), "n_docs": len(set(scores.doc.tolist())), "interval_unit": unit, "n_chunks": n_chunks,
-                     "bytes_per_chunk": n_bytes / n_chunks if n_chunks else math.nan,
+        rows.append({"language": lang, "value": scores.bpb, "ci_low": low, "ci_high": high, "n_bytes": n_bytes,
+                     "n_windows": len(windows), "n_docs": len(set(scores.doc.tolist())), "interval_unit": unit,
+                     "n_chunks": n_chunks, "bytes_per_chunk": n_bytes / n_chunks if n_chunks else math.nan,
                      "chunks_per_byte": n_chunks / n_bytes if n_chunks else math.nan})
-    return pd.DataFrame(rows)
+        per_window.append(pd.DataFrame({"language": lang, "window": range(len(windows)), "doc": clusters,
+                                        "nll_nats": scores.nll, "n_bytes": scores.n_bytes}))
+    return pd.DataFrame(rows), pd.concat(per_window, ignore_index=True)

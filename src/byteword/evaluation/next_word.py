@@ -37,8 +37,6 @@ import pandas as pd
 import torch
 
 from byteword.data import Window, char_start, collate, document_tokens, tokens_inside
-from byteword.evaluation.bootstrap import mean_ci
-from byteword.evaluation.bpb import bits_per_byte, bootstrap_ci
 from byteword.segment import split_words
 from byteword.tokenization import token_byte_lengths
 
@@ -128,16 +126,56 @@ def _prefix_nll(model, windows, tokenizer, device) -> np.ndarray:
     return -(out.byte_logprobs * out.byte_mask).sum(1).double().cpu().numpy()
 
 
-def accuracy_by_bucket(scored: pd.DataFrame, n_resamples: int = 1000) -> pd.DataFrame:
-    """One row per bucket and metric: accuracies and the words' BPB, each with a bootstrap interval over positions."""
-    rows = []
+METRICS = ("next_word", "word_bytes", "word_bpb")
+POSITION_KEYS = ["model", "seed", "position", "doc", "bucket"]
+
+
+def position_rows(scored: pd.DataFrame) -> pd.DataFrame:
+    """Scored positions (``score_positions``) as plain rows: position, doc (the article, the unit that
+    intervals resample), word, count, bucket, n_bytes (the word's), next_word, word_bytes, nll (nats)."""
+    return pd.DataFrame({"position": np.arange(len(scored)), "doc": [w.doc for w in scored.window],
+                         "word": scored.word.to_numpy(), "count": scored["count"].to_numpy(),
+                         "bucket": scored.bucket.to_numpy(), "n_bytes": (scored.end - scored.start).to_numpy(),
+                         "next_word": scored.next_word.to_numpy(), "word_bytes": scored.word_bytes.to_numpy(),
+                         "nll": scored.nll.to_numpy(dtype=float)})
+
+
+def ratio_rows(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """One metric of per-position rows as the per-window rows of ``paired.bpb_tables``, which resamples
+    articles and reports Σ nll_nats / (ln 2 · Σ n_bytes): the word's BPB is that ratio of its NLL and its
+    bytes, and an accuracy is that ratio with nll_nats = hit · ln 2 and n_bytes = 1 per position."""
+    if metric == "word_bpb":
+        nll, n_bytes = rows["nll"].to_numpy(float), rows["n_bytes"].to_numpy()
+    else:
+        nll, n_bytes = rows[metric].to_numpy(float) * math.log(2), np.ones(len(rows), dtype=np.int64)
+    return pd.DataFrame({"model": rows["model"].to_numpy(), "seed": rows["seed"].to_numpy(),
+                         "window": rows["position"].to_numpy(), "doc": rows["doc"].to_numpy(), "nll_nats": nll,
+                         "n_bytes": n_bytes})
+
+
+def next_word_tables(rows: pd.DataFrame, n_resamples: int = 1000,
+                     level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-position rows of every run (``position_rows`` with model and seed) -> one row per run, bucket
+    and metric (value and its interval over resampled articles, n positions, and the model's seed-aware
+    model_value, model_ci_low, model_ci_high, seed_sd, n_seeds), and the paired difference of every two
+    models per bucket and metric on the same resampled articles. An empty bucket gets NaN rows."""
+    from byteword.evaluation.paired import bpb_tables, run_summary
+
+    missing = [c for c in (*POSITION_KEYS, "next_word", "word_bytes", "nll", "n_bytes") if c not in rows]
+    if missing:
+        raise ValueError(f"next-word rows lack column(s) {', '.join(missing)}")
+    runs = rows[["model", "seed"]].drop_duplicates()
+    table, paired = [], []
     for name, *_ in BUCKETS:
-        part = scored[scored.bucket == name]
-        for metric in ("next_word", "word_bytes"):
-            rows.append({"bucket": name, "metric": metric, **mean_ci(part[metric].to_numpy(float), n_resamples)})
-        n_bytes = (part.end - part.start).to_numpy()
-        bpb, (low, high) = math.nan, (math.nan, math.nan)
-        if len(part):
-            bpb, (low, high) = bits_per_byte(part.nll, n_bytes), bootstrap_ci(part.nll, n_bytes, n_resamples)
-        rows.append({"bucket": name, "metric": "word_bpb", "value": bpb, "ci_low": low, "ci_high": high, "n": len(part)})
-    return pd.DataFrame(rows)
+        part = rows[rows["bucket"] == name]
+        n = part.groupby(["model", "seed"]).size().max() if len(part) else 0
+        for metric in METRICS:
+            if not len(part):
+                table.append(runs.assign(bucket=name, metric=metric, value=math.nan, ci_low=math.nan,
+                                         ci_high=math.nan, n=0))
+                continue
+            tables = bpb_tables(ratio_rows(part, metric), n_resamples, level)
+            table.append(run_summary(tables).assign(bucket=name, metric=metric, n=n))
+            paired.append(tables.paired.assign(bucket=name, metric=metric))
+    paired = pd.concat(paired, ignore_index=True) if paired else pd.DataFrame()
+    return pd.concat(table, ignore_index=True), paired

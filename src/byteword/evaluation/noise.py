@@ -98,26 +98,34 @@ def noise_documents(texts, total_bytes: int, doc_bytes: int = 2048) -> list[str]
     return out
 
 
+def perturbed_documents(docs: list[str], names: list[str], seed: int = 0) -> dict[str, list[str]]:
+    """{"clean": docs, name: docs perturbed, ...}: document i perturbed with its own seed, ``seed`` + i, so
+    that every model and every baseline reads the same perturbed text."""
+    return {"clean": docs, **{name: [perturb(d, name, seed=seed + i) for i, d in enumerate(docs)] for name in names}}
+
+
 def score_noise(model, docs: list[str], names: list[str], context_bytes: int, stride_bytes: int, tokenizer=None,
                 batch_size: int = 16, n_resamples: int = 1000, seed: int = 0):
-    """One row per perturbation (and "clean"): each document perturbed (its own seed: ``seed`` + its index)
-    and cut into the evaluation windows, BPB on the perturbed bytes with an interval over documents, and
-    the robustness ratio = perturbed BPB / clean BPB (1 = unaffected)."""
+    """One row per perturbation (and "clean"): each document perturbed (``perturbed_documents``) and cut
+    into the evaluation windows, BPB on the perturbed bytes in ``value`` with an interval over documents,
+    and the robustness ratio = perturbed BPB / clean BPB (1 = unaffected); and the per-window rows
+    (perturbation, window, doc, nll_nats, n_bytes) that the summary resamples."""
     import pandas as pd
 
     from byteword.data import eval_windows
     from byteword.evaluation.bootstrap import ratio_ci
     from byteword.evaluation.bpb import score_windows
 
-    rows = []
-    for name in ["clean", *names]:
-        texts = docs if name == "clean" else [perturb(d, name, seed=seed + i) for i, d in enumerate(docs)]
-        windows = eval_windows(texts, context_bytes, stride_bytes, tokenizer=tokenizer)
-        scores = score_windows(model, windows, tokenizer, batch_size=batch_size)
+    rows, windows = [], []
+    for name, texts in perturbed_documents(docs, names, seed).items():
+        cut = eval_windows(texts, context_bytes, stride_bytes, tokenizer=tokenizer)
+        scores = score_windows(model, cut, tokenizer, batch_size=batch_size)
         low, high = ratio_ci(scores.nll, scores.n_bytes, scores.doc, n_resamples=n_resamples)
         rate = 0.0 if name == "clean" else PERTURBATIONS[name][1]
-        rows.append({"perturbation": name, "rate": rate, "bpb": scores.bpb, "ci_low": low, "ci_high": high,
-                     "n_bytes": int(scores.n_bytes.sum()), "n_windows": len(windows), "n_docs": len(docs)})
+        rows.append({"perturbation": name, "rate": rate, "value": scores.bpb, "ci_low": low, "ci_high": high,
+                     "n_bytes": int(scores.n_bytes.sum()), "n_windows": len(cut), "n_docs": len(docs)})
+        windows.append(pd.DataFrame({"perturbation": name, "window": range(len(cut)), "doc": scores.doc,
+                                     "nll_nats": scores.nll, "n_bytes": scores.n_bytes}))
     table = pd.DataFrame(rows)
-    table["robustness_ratio"] = table["bpb"] / table.loc[table["perturbation"] == "clean", "bpb"].iloc[0]
-    return table
+    table["robustness_ratio"] = table["value"] / table.loc[table["perturbation"] == "clean", "value"].iloc[0]
+    return table, pd.concat(windows, ignore_index=True)

@@ -83,6 +83,15 @@ def aligned_runs(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, tuple[list
     return reference, ordered
 
 
+def resampled_runs(rows: pd.DataFrame, n_resamples: int = 1000,
+                   seed: int = 0) -> tuple[DocumentResamples, dict[str, Runs]]:
+    """One draw of the rows' documents and every model's runs on it, models in order of appearance."""
+    windows, nll = aligned_runs(rows)
+    docs = DocumentResamples.draw(windows["n_bytes"], windows["doc"], n_resamples, seed)
+    # a run without a seed (a baseline) is labelled None: it pairs by documents only
+    return docs, {model: docs.runs(x, [label or None for label in labels]) for model, (labels, x) in nll.items()}
+
+
 def summary_rows(docs: DocumentResamples, runs: dict[str, Runs], level: float) -> pd.DataFrame:
     return pd.DataFrame([{"model": model, **bpb_interval(docs, r, level), "n_docs": docs.n_docs,
                           "n_bytes": int(docs.total_bytes)} for model, r in runs.items()])
@@ -125,10 +134,7 @@ def bpb_tables(rows: pd.DataFrame, n_resamples: int = 1000, level: float = 0.95,
     """The summary (model, value, ci_low, ci_high, seed_sd, n_seeds, n_docs, n_bytes), the per-run table
     (model, seed, value, ci_low, ci_high, n_docs) and the paired table (model_a, model_b, difference,
     ci_low, ci_high, paired_seeds, excludes_zero, n_docs, n_comparisons), all from one draw of documents."""
-    windows, nll = aligned_runs(rows)
-    docs = DocumentResamples.draw(windows["n_bytes"], windows["doc"], n_resamples, seed)
-    # a run without a seed (a baseline) is labelled None: it pairs by documents only
-    runs = {model: docs.runs(x, [label or None for label in labels]) for model, (labels, x) in nll.items()}
+    docs, runs = resampled_runs(rows, n_resamples, seed)
     return BPBTables(summary_rows(docs, runs, level), run_rows(docs, runs, level), paired_rows(docs, runs, level))
 
 
@@ -136,6 +142,17 @@ def bpb_tables(rows: pd.DataFrame, n_resamples: int = 1000, level: float = 0.95,
 
 MODEL_COLUMNS = {"value": "model_value", "ci_low": "model_ci_low", "ci_high": "model_ci_high"}
 IDENTITY = ["experiment", "corpus", "tokenizer", "config_hash", "code_version"]
+
+
+def model_level(tables: BPBTables) -> pd.DataFrame:
+    """Each model's seed-aware numbers: model, model_value, model_ci_low, model_ci_high, seed_sd, n_seeds."""
+    return tables.summary.rename(columns=MODEL_COLUMNS)[["model", *MODEL_COLUMNS.values(), "seed_sd", "n_seeds"]]
+
+
+def run_summary(tables: BPBTables) -> pd.DataFrame:
+    """The per-run rows of ``tables`` (model, seed, value, ci_low, ci_high, n_docs) with their model's
+    seed-aware numbers beside (``model_level``)."""
+    return tables.runs.merge(model_level(tables), on="model", how="left", validate="many_to_one")
 
 
 def with_intervals(runs: pd.DataFrame, tables: BPBTables, tolerance: float = 1e-9) -> pd.DataFrame:
@@ -152,8 +169,8 @@ def with_intervals(runs: pd.DataFrame, tables: BPBTables, tolerance: float = 1e-
     if off.any() or runs["windows_value"].isna().any():
         bad = runs.loc[off | runs["windows_value"].isna(), ["model", "seed", "value", "windows_value"]]
         raise ValueError(f"test BPB and per-window tables disagree (or windows are missing):\n{bad.to_string()}")
-    summary = tables.summary.rename(columns=MODEL_COLUMNS)[["model", *MODEL_COLUMNS.values(), "seed_sd", "n_seeds"]]
-    runs = runs.drop(columns="windows_value").merge(summary, on="model", how="left", validate="many_to_one")
+    runs = runs.drop(columns="windows_value").merge(model_level(tables), on="model", how="left",
+                                                    validate="many_to_one")
     order = list(runs.columns.drop(["ci_low", "ci_high"]))  # the interval back beside its value
     at = order.index("value") + 1
     return runs[order[:at] + ["ci_low", "ci_high"] + order[at:]]

@@ -104,8 +104,9 @@ def bytes_per_chunk(languages: pd.DataFrame):
 
 
 def languages(table: pd.DataFrame):
-    """BPB of every model on each language's text, with bootstrap intervals over documents (or blocks of one)."""
-    return by_language(table, "bpb", "bits per byte (95% CI)",
+    """BPB of every model and baseline on each language's text, with bootstrap intervals over documents (or
+    blocks of one)."""
+    return by_language(table, "value", "bits per byte (95% CI)",
                        "The same models on other scripts (trained on the corpus language)", ci=True)[0]
 
 
@@ -197,25 +198,30 @@ def paired_bpb(paired: pd.DataFrame):
 
 
 def noise(table: pd.DataFrame):
-    """BPB against the rate of per-word character noise (rate 0 = clean), one line per model; and the
-    robustness ratio of the other perturbations, grouped by perturbation."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    curve = table[table["perturbation"].str.startswith("word_noise") | (table["perturbation"] == "clean")]
-    curve = over_seeds(curve, ["model", "perturbation"])
+    """BPB against the rate of per-word character noise (rate 0 = clean), one line per model and baseline
+    (baselines dashed), with intervals over articles and seeds; and the robustness ratio (perturbed BPB /
+    clean BPB) of the other perturbations, grouped by perturbation, with its interval."""
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    rows = table.drop_duplicates(["perturbation", "model"])  # model_* and the ratios are already over seeds
+    curve = rows[rows["perturbation"].str.startswith("word_noise") | (rows["perturbation"] == "clean")]
     for model, g in curve.groupby("model", sort=False):  # the table's model order, as in the bars beside
         g = g.sort_values("rate")
-        line = axes[0].plot(g["rate"] * 100, g["bpb"], marker="o", ms=3, label=model)[0]
-        axes[0].fill_between(g["rate"] * 100, g["ci_low"], g["ci_high"], color=line.get_color(), alpha=0.15)
+        style = "--" if (g["kind"] == "baseline").all() else "-"
+        line = axes[0].plot(g["rate"] * 100, g["model_value"], style, marker="o", ms=3, label=model)[0]
+        axes[0].fill_between(g["rate"] * 100, g["model_ci_low"], g["model_ci_high"], color=line.get_color(), alpha=0.15)
     axes[0].set(xlabel="words with one character edit (%)", ylabel="bits per byte (95% CI)",
-                title="Per-word character noise")
-    axes[0].legend(fontsize=7)
-    others = table[~table["perturbation"].str.startswith("word_noise") & (table["perturbation"] != "clean")]
+                title="Per-word character noise (dashed: baselines)")
+    axes[0].legend(fontsize=7, ncol=2)
+    others = rows[~rows["perturbation"].str.startswith("word_noise") & (rows["perturbation"] != "clean")]
     if len(others):
-        grouped_bars(axes[1], others, "robustness_ratio", "perturbation", "model")
+        bars = others.drop(columns=["value", "ci_low", "ci_high"]).rename(
+            columns={"ratio": "value", "ratio_ci_low": "ci_low", "ratio_ci_high": "ci_high"})
+        grouped_bars(axes[1], bars, "value", "perturbation", "model", ci=True)
         axes[1].axhline(1, color="black", lw=0.8)
-        axes[1].set(ylabel="perturbed BPB / clean BPB", title="BLT / H-Net perturbations (1 = unaffected)")
+        axes[1].set(ylabel="perturbed BPB / clean BPB (95% CI)", title="BLT / H-Net perturbations (1 = unaffected)")
         axes[1].tick_params(axis="x", rotation=20)
-        axes[1].set_ylim(0, others["robustness_ratio"].max() * 1.3)  # headroom for the legend above the bars
+        top = others["ratio_ci_high"].fillna(others["ratio"]).max()  # no interval with a single document
+        axes[1].set_ylim(0, top * 1.35)  # headroom for the legend above the bars
         axes[1].legend(fontsize=7, ncol=4, loc="upper center")
     for ax in axes:
         ax.grid(alpha=0.3, axis="y")
@@ -224,7 +230,7 @@ def noise(table: pd.DataFrame):
 
 
 def next_word(table: pd.DataFrame):
-    """By the word's training count, one bar per model with intervals over positions: greedy next-word
+    """By the word's training count, one bar per model with intervals over articles: greedy next-word
     accuracy, the looser score that checks only the word's own predictions, and the word's bits per byte."""
     fig, axes = plt.subplots(1, 3, figsize=(18, 4))
     panels = [("next_word", "Next word: its bytes, then the space that ends it", "greedy exact match (95% CI)"),

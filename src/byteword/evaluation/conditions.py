@@ -1,0 +1,91 @@
+"""BPB under several conditions of the test text (perturbations of the same articles, or text in other
+languages): for each condition, every model and baseline with intervals over documents and seeds and
+the paired difference of every two; and, for perturbations, what each model loses against the clean
+text, with the paired difference of two models' losses.
+
+Input: per-window rows as for ``paired.bpb_tables`` plus a condition column (``perturbation`` or
+``language``). Within one condition every model scores the same windows. Each condition draws its
+documents with the same seed, so conditions over the same documents (a perturbation and the clean
+text) draw the very same resampled articles, and a loss is one bootstrap, not two."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from byteword.evaluation.bootstrap import bpb_interval, bpb_samples, difference_samples, percentile_interval
+from byteword.evaluation.paired import BPBTables, baseline_rows, bpb_tables, resampled_runs, with_intervals
+
+
+def condition_tables(rows: pd.DataFrame, column: str, n_resamples: int = 1000, level: float = 0.95,
+                     seed: int = 0) -> dict[str, BPBTables]:
+    """{condition: its ``BPBTables``}, conditions in order of appearance."""
+    if column not in rows:
+        raise ValueError(f"per-window rows lack the condition column {column!r} (have {', '.join(rows.columns)})")
+    return {cond: bpb_tables(part, n_resamples, level, seed) for cond, part in rows.groupby(column, sort=False)}
+
+
+def condition_summary(runs: pd.DataFrame, windows: pd.DataFrame, baselines: pd.DataFrame, column: str,
+                      n_resamples: int = 1000, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary and paired tables over conditions: ``runs`` holds one row per model, seed and condition
+    with its BPB in ``value`` (the evaluations' own tables); ``windows`` and ``baselines`` the per-window
+    rows of the models and of the baselines. Each row of the summary gets its run's document interval and
+    its model's seed-aware numbers (``paired.with_intervals``); the baselines are rows of their own."""
+    tables = condition_tables(pd.concat([windows, baselines], ignore_index=True), column, n_resamples, level)
+    summary, paired = [], []
+    for cond, t in tables.items():
+        summary.append(with_intervals(runs[runs[column] == cond], t))
+        if len(base := baselines[baselines[column] == cond]):
+            summary.append(baseline_rows(base, t).assign(**{column: cond}))
+        paired.append(t.paired.assign(**{column: cond}))
+    return pd.concat(summary, ignore_index=True), pd.concat(paired, ignore_index=True)
+
+
+def interval(samples: np.ndarray, n_docs: int, level: float) -> tuple[float, float]:
+    """The percentile interval of (R,) resamples; NaN with fewer than two documents (nothing to resample)."""
+    return percentile_interval(samples, level) if n_docs > 1 else (float("nan"), float("nan"))
+
+
+def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: str = "clean", n_resamples: int = 1000,
+                 level: float = 0.95, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What each condition costs against ``reference`` on the same documents.
+
+    Per model and condition: ``shift`` = BPB(condition) - BPB(reference) and ``ratio`` = BPB(condition) /
+    BPB(reference), each with an interval over the same resampled documents (and seeds) for both.
+    Per pair of models: ``shift_difference`` = shift_a - shift_b, whose interval says whether one model
+    loses more than another; a model that starts worse can lose less in ratio and still score worse."""
+    parts = dict(tuple(rows.groupby(column, sort=False)))
+    if reference not in parts:
+        raise ValueError(f"no {column} {reference!r} to measure the others against (have {', '.join(parts)})")
+    base_docs, base_runs = resampled_runs(parts.pop(reference), n_resamples, seed)
+    base_ids = np.unique(rows.loc[rows[column] == reference, "doc"])
+    models, pairs = [], []
+    for cond, part in parts.items():
+        if not np.array_equal(np.unique(part["doc"]), base_ids):
+            raise ValueError(f"{column} {cond!r} scores other documents than {reference!r}: a shift needs the same ones")
+        docs, runs = resampled_runs(part, n_resamples, seed)
+        if set(runs) != set(base_runs):
+            raise ValueError(f"{column} {cond!r} has models {sorted(runs)}, {reference!r} has {sorted(base_runs)}")
+        for model, r in runs.items():
+            after, before = bpb_interval(docs, r)["value"], bpb_interval(base_docs, base_runs[model])["value"]
+            samples_after, samples_before = bpb_samples(docs, r), bpb_samples(base_docs, base_runs[model])
+            shift_low, shift_high = interval(samples_after - samples_before, docs.n_docs, level)
+            ratio_low, ratio_high = interval(samples_after / samples_before, docs.n_docs, level)
+            models.append({column: cond, "model": model, "shift": after - before, "shift_ci_low": shift_low,
+                           "shift_ci_high": shift_high, "ratio": after / before, "ratio_ci_low": ratio_low,
+                           "ratio_ci_high": ratio_high})
+        names = list(runs)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                value, samples, paired = difference_samples(docs, runs[a], runs[b])
+                value0, samples0, _ = difference_samples(base_docs, base_runs[a], base_runs[b])
+                low, high = interval(samples - samples0, docs.n_docs, level)
+                for first, second, sign in ((a, b, 1.0), (b, a, -1.0)):
+                    lo, hi = (low, high) if sign > 0 else (-high, -low)
+                    pairs.append({column: cond, "model_a": first, "model_b": second,
+                                  "shift_difference": sign * (value - value0) + 0.0, "shift_ci_low": lo + 0.0,
+                                  "shift_ci_high": hi + 0.0, "paired_seeds": paired})
+    pairs = pd.DataFrame(pairs, columns=[column, "model_a", "model_b", "shift_difference", "shift_ci_low",
+                                         "shift_ci_high", "paired_seeds"])
+    pairs["shift_excludes_zero"] = (pairs["shift_ci_low"] > 0) | (pairs["shift_ci_high"] < 0)
+    return pd.DataFrame(models), pairs
