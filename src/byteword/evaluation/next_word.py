@@ -37,6 +37,7 @@ import pandas as pd
 import torch
 
 from byteword.data import Window, char_start, collate, document_tokens, tokens_inside
+from byteword.evaluation.paired import bpb_tables, run_summary
 from byteword.segment import split_words
 from byteword.tokenization import token_byte_lengths
 
@@ -159,8 +160,6 @@ def next_word_tables(rows: pd.DataFrame, n_resamples: int = 1000,
     and metric (value and its interval over resampled articles, n positions, and the model's seed-aware
     model_value, model_ci_low, model_ci_high, seed_sd, n_seeds), and the paired difference of every two
     models per bucket and metric on the same resampled articles. An empty bucket gets NaN rows."""
-    from byteword.evaluation.paired import bpb_tables, run_summary
-
     missing = [c for c in (*POSITION_KEYS, "next_word", "word_bytes", "nll", "n_bytes") if c not in rows]
     if missing:
         raise ValueError(f"next-word rows lack column(s) {', '.join(missing)}")
