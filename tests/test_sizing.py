@@ -37,6 +37,8 @@ def test_budget_gives_every_family_the_same_bytes_and_its_own_lr(tokenizer):
         runs[kind] = matched_config(model_config_from_dict(kind, entry), tc, WINDOWS, tokenizer, seed=0)
     assert runs["bytes"][1].train_bytes == runs["hat"][1].train_bytes == 1_000_000  # 6e12 / (3 · 2e6)
     assert runs["bytes"][1].lr == 3e-3 and runs["hat"][1].lr == 1e-3
+    # what the baselines replay before any model is built: the same bytes, not the unused train_bytes default
+    assert tc.budget_bytes() == 1_000_000 and TrainConfig(train_bytes=5000).budget_bytes() == 5000
 
 
 def test_unreachable_target_names_the_model():

@@ -59,6 +59,13 @@ class TrainConfig:
     activation_checkpointing: bool = False  # recompute backbone blocks in backward: less memory, ~1/3 more compute
     compile: bool = False  # torch.compile the training forward (worth it on GPUs; first steps compile)
 
+    def budget_bytes(self) -> int:
+        """The bytes every model of this config trains on: budget / (3 · target) under compute matching
+        (train_flops and flops_per_byte both set), else ``train_bytes``."""
+        if self.train_flops is not None and self.flops_per_byte is not None:
+            return int(self.train_flops / (TRAIN_MULTIPLIER * self.flops_per_byte))
+        return self.train_bytes
+
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise ValueError(f"training.precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
@@ -143,9 +150,7 @@ def matched_config(cfg: ModelConfig, tc: TrainConfig, windows, tokenizer,
     if tc.flops_per_byte is None:
         return cfg, tc
     cfg, _ = size_to_flops_per_byte(cfg, tc.flops_per_byte, windows, tokenizer, seed)
-    if tc.train_flops is not None:
-        tc = dataclasses.replace(tc, train_bytes=int(tc.train_flops / (TRAIN_MULTIPLIER * tc.flops_per_byte)))
-    return cfg, tc
+    return cfg, dataclasses.replace(tc, train_bytes=tc.budget_bytes())
 
 
 def train(job: TrainJob) -> pd.DataFrame | None:

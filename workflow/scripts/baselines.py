@@ -18,6 +18,7 @@ from byteword.evaluation.languages import language_texts, language_windows
 from byteword.evaluation.ngram import LN2, choose_order
 from byteword.evaluation.noise import noise_documents, perturbed_documents
 from byteword.provenance import with_provenance, write_parquet
+from byteword.train import train_config_from_dict
 from byteword.workflow_io import log_to
 
 VALID_BYTES = 65536  # validation windows that choose each n-gram's order
@@ -32,7 +33,9 @@ test = eval_windows(test_texts, context, stride, ev["test_bytes"], max_doc_bytes
 n_bytes = np.array([w.n_scored for w in test], dtype=np.int64)  # (n_windows,)
 docs = np.array([w.doc for w in test], dtype=np.int64)
 
-seen = [w.data for w in seen_windows(train_texts, context, tr["batch_size"], tr["train_bytes"], seed)]  # training's own draws
+# training's own draws, as many bytes as every model trained on (under compute matching: budget / (3 · target))
+train_bytes = train_config_from_dict(tr).budget_bytes()
+seen = [w.data for w in seen_windows(train_texts, context, tr["batch_size"], train_bytes, seed)]
 per_window, summary = [], []
 
 

@@ -9,7 +9,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from byteword.plotting.common import grouped_bars, over_seeds, plt
+from byteword.plotting.common import colors, grouped_bars, plt
 
 
 def training_curves(metrics: pd.DataFrame):
@@ -106,8 +106,11 @@ def bytes_per_chunk(languages: pd.DataFrame):
 def languages(table: pd.DataFrame):
     """BPB of every model and baseline on each language's text, with bootstrap intervals over documents (or
     blocks of one)."""
-    return by_language(table, "value", "bits per byte (95% CI)",
-                       "The same models on other scripts (trained on the corpus language)", ci=True)[0]
+    fig, ax = by_language(table, "value", "bits per byte (95% CI)",
+                          "The same models and baselines on other scripts (trained on the corpus language)", ci=True)
+    ax.axhline(8, color="black", lw=0.8, ls=":", label="a uniform guess (8 bits)")
+    ax.legend(title="language")
+    return fig
 
 
 def test_bpb(summary: pd.DataFrame):
@@ -201,17 +204,18 @@ def noise(table: pd.DataFrame):
     """BPB against the rate of per-word character noise (rate 0 = clean), one line per model and baseline
     (baselines dashed), with intervals over articles and seeds; and the robustness ratio (perturbed BPB /
     clean BPB) of the other perturbations, grouped by perturbation, with its interval."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
     rows = table.drop_duplicates(["perturbation", "model"])  # model_* and the ratios are already over seeds
     curve = rows[rows["perturbation"].str.startswith("word_noise") | (rows["perturbation"] == "clean")]
-    for model, g in curve.groupby("model", sort=False):  # the table's model order, as in the bars beside
+    groups = list(curve.groupby("model", sort=False))  # the table's model order, as in the bars beside
+    for (model, g), color in zip(groups, colors(len(groups))):
         g = g.sort_values("rate")
         style = "--" if (g["kind"] == "baseline").all() else "-"
-        line = axes[0].plot(g["rate"] * 100, g["model_value"], style, marker="o", ms=3, label=model)[0]
-        axes[0].fill_between(g["rate"] * 100, g["model_ci_low"], g["model_ci_high"], color=line.get_color(), alpha=0.15)
+        axes[0].plot(g["rate"] * 100, g["model_value"], style, marker="o", ms=3, label=model, color=color)
+        axes[0].fill_between(g["rate"] * 100, g["model_ci_low"], g["model_ci_high"], color=color, alpha=0.15)
     axes[0].set(xlabel="words with one character edit (%)", ylabel="bits per byte (95% CI)",
                 title="Per-word character noise (dashed: baselines)")
-    axes[0].legend(fontsize=7, ncol=2)
+    axes[0].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     others = rows[~rows["perturbation"].str.startswith("word_noise") & (rows["perturbation"] != "clean")]
     if len(others):
         bars = others.drop(columns=["value", "ci_low", "ci_high"]).rename(
