@@ -106,6 +106,22 @@ def test_checkpoint_holds_no_pickled_objects(tmp_path, corpus_dir, monkeypatch):
     assert optimizer["state"] and load_file(j.checkpoint_dir / "model.safetensors")
 
 
+@pytest.mark.parametrize("name", checkpoint.CHECKPOINT_FILES)
+def test_a_damaged_checkpoint_is_refused_naming_its_file_and_the_remedy(tmp_path, corpus_dir, monkeypatch, name):
+    j = job(tmp_path, corpus_dir, "bytes")
+    monkeypatch.setattr(checkpoint, "save_checkpoint", _die_after(checkpoint.save_checkpoint))
+    with pytest.raises(KeyboardInterrupt):
+        train(j)
+    monkeypatch.undo()
+    damaged = j.checkpoint_dir / name
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[: min(5000, len(data) // 2)])  # a copy cut short
+    with pytest.raises(checkpoint.CheckpointError, match=rf"{damaged}.*damaged.*Delete {j.checkpoint_dir}"):
+        train(j)
+    damaged.write_bytes(data)  # the intact copy put back: the run resumes and finishes
+    assert train(j) is not None and (j.out_dir / "model.safetensors").exists()
+
+
 def _die_after(save):
     def wrapped(*args):
         save(*args)
