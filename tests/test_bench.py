@@ -11,10 +11,17 @@ def test_bench_measures_every_family_and_the_reference(tmp_path):
     corpus = tmp_path / "train.parquet"
     pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
     tiny = bench.Shape(context_bytes=48, batch_size=2, d_model=32, n_layers=1, n_heads=2)
-    table = bench.run(corpus, bench.torch.device("cpu"), tiny, n_steps=1, families=[], generate_bytes=2)
+    table = bench.run(corpus, bench.torch.device("cpu"), tiny, blocks=3, steps_per_block=1, families=[],
+                      generate_bytes=2)
     assert list(table["model"]) == [*bench.family_entries(tiny), "llama_reference"]
     assert "error" not in table or table["error"].isna().all()
     assert (table["bytes_per_second"] > 0).all() and (table["train_flops_per_byte"] > 0).all()
+    # every model timed in each of the 3 blocks; the FLOP-rate ratio is relative to the byte transformer's
+    assert (table["n_blocks"] == 3).all()
+    ratio = table.set_index("model")[["flop_rate_ratio", "flop_rate_ratio_min", "flop_rate_ratio_max"]]
+    assert (ratio.loc["bytes"] == 1.0).all()
+    assert (ratio["flop_rate_ratio_min"] <= ratio["flop_rate_ratio"]).all()
+    assert (ratio["flop_rate_ratio"] <= ratio["flop_rate_ratio_max"]).all()
     families = table[table["model"] != "llama_reference"]
     assert (families["generate_bytes_per_second"] > 0).all()
     bench.plot(table, tmp_path / "throughput.png")
@@ -26,7 +33,8 @@ def test_bench_applies_activation_checkpointing(tmp_path):
     pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
     tiny = bench.Shape(context_bytes=48, batch_size=2, d_model=32, n_layers=1, n_heads=2)
     options = bench.StepOptions(activation_checkpointing=True)
-    table = bench.run(corpus, bench.torch.device("cpu"), tiny, n_steps=1, families=["hat"], generate_bytes=1,
-                      options=options)
+    table = bench.run(corpus, bench.torch.device("cpu"), tiny, blocks=1, steps_per_block=1, families=["hat"],
+                      generate_bytes=1, options=options)
     assert list(table["model"]) == ["hat"] and (table["bytes_per_second"] > 0).all()
+    assert "flop_rate_ratio" not in table  # no byte transformer timed beside it: no ratio
     assert options.suffix == "_activation_checkpointing"

@@ -5,7 +5,11 @@
 
 Every family gets the same backbone (d_model × n_layers) and the same byte windows; byte-level
 levels are half as wide. Batches are collated before the clock starts, so the numbers are model
-throughput; the collation rate (bytes/s on one CPU core) is measured separately and shows whether a
+throughput. Every model is built and warmed up first, then all are timed in interleaved blocks (each
+block times every model for a few steps, in an order that rotates from block to block), so that a
+slow spell of the machine hits them alike: each row reports its median rate over the blocks, and its
+achieved FLOP rate relative to the byte transformer's in the same block, as the median and the range
+over blocks; the collation rate (bytes/s on one CPU core) is measured separately and shows whether a
 single-process data loader would keep up. On a GPU the step runs under bf16 autocast with TF32
 matmuls and fused AdamW; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s
 divided by the card's dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s
@@ -20,6 +24,7 @@ import itertools
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -71,20 +76,6 @@ def llama_reference(s: Shape, vocab_size: int = 257):
     return LlamaForCausalLM(cfg)
 
 
-def time_steps(step, n_steps: int, device: torch.device) -> float:
-    """Seconds per call of ``step`` after two warm-up calls."""
-    for _ in range(2):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(n_steps):
-        step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / n_steps
-
-
 @dataclasses.dataclass(frozen=True)
 class StepOptions:
     """Training options of byteword.train applied to the timed step (both off: the plain eager step)."""
@@ -96,10 +87,26 @@ class StepOptions:
         return "".join(f"_{k}" for k, v in dataclasses.asdict(self).items() if v)
 
 
-def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_fn,
-                options: StepOptions = StepOptions()) -> dict:
+@dataclasses.dataclass
+class Timed:
+    """One model ready to be timed: the model, its training step, the bytes one step trains on, its row."""
+    model: torch.nn.Module
+    step: callable
+    n_bytes: int
+    row: dict
+    rates: list = dataclasses.field(default_factory=list)  # bytes/s of each block
+
+
+def prepare(name, model, batches, n_bytes: int, device, loss_fn, options: StepOptions = StepOptions(),
+            warmup_steps: int = 2) -> Timed:
+    """Move the model to ``device``, build its optimizer and step, and warm it up (compiling, if asked);
+    on a GPU the row records the peak memory of this model's own steps."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
     model.to(device).train()
-    forward = torch.compile(model) if options.compile else model  # the first (warm-up) steps compile
+    forward = torch.compile(model) if options.compile else model  # the warm-up steps compile
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     rotation = itertools.cycle(batches)
@@ -112,15 +119,45 @@ def bench_model(name, model, batches, n_bytes: int, device, n_steps: int, loss_f
         loss.backward()
         opt.step()
 
+    for _ in range(warmup_steps):
+        step()
+    row = {"model": name, "params": sum(p.numel() for p in model.parameters())}
     if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    seconds = time_steps(step, n_steps, device)
-    row = {"model": name, "seconds_per_step": seconds, "bytes_per_second": n_bytes / seconds,
-           "params": sum(p.numel() for p in model.parameters())}
-    if device.type == "cuda":
-        row["peak_memory_gb"] = torch.cuda.max_memory_allocated() / 1e9
-    model.cpu()
-    return row
+        torch.cuda.synchronize()
+        row["peak_memory_gb"] = (torch.cuda.max_memory_allocated() - before) / 1e9  # weights, optimizer, activations
+    return Timed(model, step, n_bytes, row)
+
+
+def time_interleaved(models: dict[str, Timed], blocks: int, steps_per_block: int, device) -> None:
+    """Append each model's bytes/s of every block to its ``rates``: block b times every model for
+    ``steps_per_block`` steps, starting from the b-th model, so no model always runs first or last."""
+    names = list(models)
+    for b in range(blocks if names else 0):
+        for name in names[b % len(names):] + names[: b % len(names)]:
+            timed = models[name]
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            for _ in range(steps_per_block):
+                timed.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            timed.rates.append(steps_per_block * timed.n_bytes / (time.perf_counter() - start))
+
+
+def rate_columns(models: dict[str, Timed], reference: str = "bytes") -> None:
+    """Into each row: the median bytes/s and seconds per step over blocks and, where the reference was
+    timed, the achieved FLOP rate relative to the reference's in the same block (median, min, max)."""
+    ref = models.get(reference)
+    for timed in models.values():
+        rates = np.asarray(timed.rates)
+        timed.row.update(bytes_per_second=float(np.median(rates)),
+                         seconds_per_step=float(np.median(timed.n_bytes / rates)), n_blocks=len(rates))
+        if ref is not None:
+            flop_rate = timed.row["train_flops_per_byte"] * rates  # (blocks,)
+            ratios = flop_rate / (ref.row["train_flops_per_byte"] * np.asarray(ref.rates))
+            timed.row.update(flop_rate_ratio=float(np.median(ratios)), flop_rate_ratio_min=float(ratios.min()),
+                             flop_rate_ratio_max=float(ratios.max()))
 
 
 def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device) -> float:
@@ -140,8 +177,8 @@ def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device
     return n_bytes / (time.perf_counter() - start)
 
 
-def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device, n_steps: int,
-                 generate_bytes: int = 64, options: StepOptions = StepOptions()) -> dict:
+def prepare_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device,
+                   options: StepOptions = StepOptions()) -> Timed:
     from byteword.train import set_activation_checkpointing
 
     torch.manual_seed(0)
@@ -151,31 +188,25 @@ def bench_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: in
     start = time.perf_counter()
     batches = [collate(w, model.batch_kind, max_word_bytes=model.cfg.max_word_bytes) for w in windows]
     collate_rate = len(windows) * n_bytes / (time.perf_counter() - start)  # bytes/s on one CPU thread
-    batches = [b.to(device) for b in batches]
-    row = bench_model(name, model, batches, n_bytes, device, n_steps, lambda m, b: m(b).loss, options)
-    row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
-    # a prompt of half a window of whole words, then as many new bytes as fit in the other half
-    context = max(len(w) for w in windows[0])
-    prompt = windows[0][0][: context // 2].decode("utf-8", errors="ignore")
-    row["generate_bytes_per_second"] = generation_rate(model, prompt, min(context // 2, generate_bytes), context,
-                                                       device)
-    return row
+    timed = prepare(name, model, [b.to(device) for b in batches], n_bytes, device, lambda m, b: m(b).loss, options)
+    timed.row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
+    return timed
 
 
-def bench_llama(shape: Shape, windows: list[list[bytes]], n_bytes: int, device, n_steps: int,
-                options: StepOptions = StepOptions()) -> dict:
+def prepare_llama(shape: Shape, windows: list[list[bytes]], n_bytes: int, device,
+                  options: StepOptions = StepOptions()) -> Timed:
     """The reference at the byte transformer's shape, on the same windows (BOS first, as ours reads them)."""
     ids = [torch.cat([torch.full((shape.batch_size, 1), 256), collate(w, "bytes").bytes], 1) for w in windows]
-    row = bench_model("llama_reference", llama_reference(shape), [i.to(device) for i in ids], n_bytes, device,
-                      n_steps, lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss,
-                      StepOptions(compile=options.compile))
+    timed = prepare("llama_reference", llama_reference(shape), [i.to(device) for i in ids], n_bytes, device,
+                    lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss, StepOptions(compile=options.compile))
     # Llama's SwiGLU MLP has 3 matrices of width 8/3·d: the FLOPs of our 2 of width 4·d, up to rounding
     ours = build_model(model_config_from_dict("bytes", family_entries(shape)["bytes"]))
-    row.update(family="reference", train_flops_per_byte=TRAIN_MULTIPLIER * forward_flops_per_byte(ours, windows[0]))
-    return row
+    timed.row.update(family="reference",
+                     train_flops_per_byte=TRAIN_MULTIPLIER * forward_flops_per_byte(ours, windows[0]))
+    return timed
 
 
-def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families: list[str],
+def run(corpus: Path, device: torch.device, shape: Shape, blocks: int, steps_per_block: int, families: list[str],
         generate_bytes: int = 64, options: StepOptions = StepOptions()) -> pd.DataFrame:
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
@@ -183,24 +214,34 @@ def run(corpus: Path, device: torch.device, shape: Shape, n_steps: int, families
     n_bytes = sum(len(w) for w in windows[0])
     peak = next((v for k, v in PEAK_BF16.items() if k in torch.cuda.get_device_name()), None) \
         if device.type == "cuda" else None
-    rows = []
-    for name, entry in family_entries(shape).items():
-        if families and name not in families:
-            continue
-        try:  # one family failing (e.g. out of memory) still leaves the others measured
-            rows.append(bench_family(name, entry, windows, n_bytes, device, n_steps, generate_bytes, options))
+    timed, failed = {}, []
+
+    def attempt(name: str, family: str, make) -> None:
+        try:  # one model failing (e.g. out of memory) still leaves the others measured
+            timed[name] = make()
         except Exception as e:  # noqa: BLE001 - reported in the table, not hidden
-            rows.append({"model": name, "family": entry["family"], "error": f"{type(e).__name__}: {e}"})
+            failed.append({"model": name, "family": family, "error": f"{type(e).__name__}: {e}"})
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-        print(rows[-1], flush=True)
+            print(failed[-1], flush=True)
+
+    for name, entry in family_entries(shape).items():
+        if not families or name in families:
+            attempt(name, entry["family"], lambda: prepare_family(name, entry, windows, n_bytes, device, options))
     if not families or "llama" in families:
-        try:
-            rows.append(bench_llama(shape, windows, n_bytes, device, n_steps, options))
-        except Exception as e:  # noqa: BLE001 - reported in the table, not hidden
-            rows.append({"model": "llama_reference", "family": "reference", "error": f"{type(e).__name__}: {e}"})
-        print(rows[-1], flush=True)
-    table = pd.DataFrame(rows)
+        attempt("llama_reference", "reference", lambda: prepare_llama(shape, windows, n_bytes, device, options))
+    time_interleaved(timed, blocks, steps_per_block, device)
+    rate_columns(timed)
+    # a prompt of half a window of whole words, then as many new bytes as fit in the other half
+    context = max(len(w) for w in windows[0])
+    prompt = windows[0][0][: context // 2].decode("utf-8", errors="ignore")
+    for t in timed.values():
+        if t.row["family"] != "reference":  # the reference is not a byteword model
+            t.row["generate_bytes_per_second"] = generation_rate(t.model, prompt, min(context // 2, generate_bytes),
+                                                                 context, device)
+    for t in timed.values():
+        print(t.row, flush=True)
+    table = pd.DataFrame([t.row for t in timed.values()] + failed)
     cpu = f"cpu ({torch.get_num_threads()} threads)"
     table["device"] = torch.cuda.get_device_name() if device.type == "cuda" else cpu
     table["shape"] = str(dataclasses.asdict(shape))
@@ -217,9 +258,19 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].bar(table["model"], table["bytes_per_second"] / 1e3)
     axes[0].set(ylabel="training throughput (kB/s)", title=f"{table['device'].iloc[0]}")
-    metric = "mfu" if "mfu" in table else "achieved_tflops"
-    axes[1].bar(table["model"], table[metric])
-    axes[1].set(ylabel="model FLOPs utilisation" if metric == "mfu" else "achieved TFLOP/s", title="compute use")
+    if "mfu" in table:  # a GPU: utilisation of the card's peak
+        axes[1].bar(table["model"], table["mfu"])
+        axes[1].set(ylabel="model FLOPs utilisation", title="compute use")
+    elif "flop_rate_ratio" in table:  # the FLOP rate relative to the byte transformer's, range over blocks
+        ratio = table["flop_rate_ratio"]
+        err = [ratio - table["flop_rate_ratio_min"], table["flop_rate_ratio_max"] - ratio]
+        axes[1].bar(table["model"], ratio, yerr=err, capsize=3)
+        axes[1].axhline(0.8, color="black", lw=0.8, ls=":", label="0.8")
+        axes[1].set(ylabel="FLOP rate ÷ the byte transformer's", title="compute use (range over blocks)")
+        axes[1].legend(fontsize=8)
+    else:
+        axes[1].bar(table["model"], table["achieved_tflops"])
+        axes[1].set(ylabel="achieved TFLOP/s", title="compute use")
     for ax in axes:
         ax.tick_params(axis="x", rotation=30)
         ax.grid(alpha=0.3, axis="y")
@@ -231,7 +282,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="byteword.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=Path("results/corpus/enwiki/train.parquet"))
     parser.add_argument("--gpu", action="store_true", help="run on CUDA in bf16 at the GPU shape")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps per model")
+    parser.add_argument("--blocks", type=int, default=None,
+                        help="interleaved timing blocks (default 5 on CPU, 3 on GPU)")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per model and block (default 4)")
     parser.add_argument("--families", nargs="*", default=[], help="subset of models (default: all + llama)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--compile", action="store_true", help="torch.compile the timed step (as training.compile)")
@@ -250,7 +303,7 @@ def main(argv=None) -> int:
     device = torch.device("cuda" if args.gpu else "cpu")
     shape = GPU_SHAPE if args.gpu else CPU_SHAPE
     options = StepOptions(compile=args.compile, activation_checkpointing=args.activation_checkpointing)
-    table = run(args.corpus, device, shape, args.steps or (20 if args.gpu else 10), args.families,
+    table = run(args.corpus, device, shape, args.blocks or (3 if args.gpu else 5), args.steps or 4, args.families,
                 args.generate_bytes or (64 if args.gpu else 8), options)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = ("throughput_gpu" if args.gpu else "throughput_cpu") + options.suffix

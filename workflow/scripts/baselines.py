@@ -100,7 +100,8 @@ if noise["perturbations"]:
     for name, texts in noisy.items():
         windows = eval_windows(texts, context, stride)
         clusters = [w.doc for w in windows]
-        rows += [window_rows(windows, clusters, score(windows), model, perturbation=name) for model, *_, score in scorers]
+        rows += [window_rows(windows, clusters, score(windows), model, perturbation=name)
+                 for model, *_, score in scorers]
 write_parquet(pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(), snakemake.output.noise)
 texts = {snakemake.params.language: test_texts, **language_texts(ev["languages"])}
 rows = [window_rows(windows, clusters, score(windows), model, language=lang)

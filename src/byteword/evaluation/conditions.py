@@ -62,7 +62,8 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
     models, pairs = [], []
     for cond, part in parts.items():
         if not np.array_equal(np.unique(part["doc"]), base_ids):
-            raise ValueError(f"{column} {cond!r} scores other documents than {reference!r}: a shift needs the same ones")
+            raise ValueError(f"{column} {cond!r} scores other documents than {reference!r}: "
+                             "a shift needs the same ones")
         docs, runs = resampled_runs(part, n_resamples, seed)
         if set(runs) != set(base_runs):
             raise ValueError(f"{column} {cond!r} has models {sorted(runs)}, {reference!r} has {sorted(base_runs)}")
