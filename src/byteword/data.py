@@ -290,6 +290,30 @@ def _pad(rows: list[list[int]], value: int, width: int | None = None) -> torch.T
     return out
 
 
+def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Each window's words (``split_words``) as (B, n, L) bytes, zero-padded, with their (B, n) lengths and
+    start offsets. The words concatenate back to the window, so word j of a window is its bytes from the
+    sum of the earlier lengths on: one gather per window, no tensor per word."""
+    lengths = [np.array([len(w.encode("utf-8")) for w in split_words(x.data.decode("utf-8"), max_word_bytes)],
+                        dtype=np.int64) for x in windows]
+    n = max(len(lens) for lens in lengths)
+    L = max((int(lens.max()) for lens in lengths if len(lens)), default=1)
+    word_bytes = np.zeros((len(windows), n, L), dtype=np.int64)
+    word_len = np.zeros((len(windows), n), dtype=np.int64)
+    word_start = np.zeros((len(windows), n), dtype=np.int64)
+    offsets = np.arange(L)
+    for i, (window, lens) in enumerate(zip(windows, lengths)):
+        if not len(lens):
+            continue
+        starts = np.cumsum(lens) - lens  # (n_i,)
+        inside = offsets[None, :] < lens[:, None]  # (n_i, L)
+        index = np.where(inside, starts[:, None] + offsets[None, :], 0)
+        data = np.frombuffer(window.data, dtype=np.uint8)
+        word_bytes[i, : len(lens)] = np.where(inside, data[index], 0)
+        word_len[i, : len(lens)], word_start[i, : len(lens)] = lens, starts
+    return torch.from_numpy(word_bytes), torch.from_numpy(word_len), torch.from_numpy(word_start)
+
+
 def as_window(w) -> Window:
     """A Window as is, or bytes read as a window scored from its first byte (tokenized on its own)."""
     return w if isinstance(w, Window) else Window(bytes(w))
@@ -324,17 +348,6 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
         batch.token_end = _pad(ends, 0)
         return batch
     if kind == "words":
-        words = [[w.encode("utf-8") for w in split_words(x.data.decode("utf-8"), max_word_bytes)] for x in windows]
-        n = max(len(ws) for ws in words)
-        L = max((len(w) for ws in words for w in ws), default=1)
-        batch.word_bytes = torch.zeros(len(windows), n, L, dtype=torch.long)
-        batch.word_len = torch.zeros(len(windows), n, dtype=torch.long)
-        batch.word_start = torch.zeros(len(windows), n, dtype=torch.long)
-        for i, ws in enumerate(words):
-            pos = 0
-            for j, w in enumerate(ws):
-                batch.word_bytes[i, j, : len(w)] = torch.tensor(list(w))
-                batch.word_len[i, j], batch.word_start[i, j] = len(w), pos
-                pos += len(w)
+        batch.word_bytes, batch.word_len, batch.word_start = _word_table(windows, max_word_bytes)
         return batch
     raise ValueError(f"unknown batch kind {kind!r}")
