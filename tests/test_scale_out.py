@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from byteword.__main__ import main
@@ -91,6 +92,25 @@ def test_gpu_hours_command_prints_per_model_cost_and_total(capsys):
     assert "0.936" in printed and "total: 140.4 GPU-hours" in printed
     with pytest.raises(ValueError, match="mfu"):
         main(["gpu-hours", "--configfile", FULL, "--mfu", "1.5"])
+
+
+def test_gpu_hours_take_each_models_measured_mfu_by_name_then_family(tmp_path, capsys):
+    from byteword.budget import gpu_hours
+
+    config = {"corpora": {"c": {}}, "seeds": [0], "training": {"train_flops": 3.6e18},
+              "models": {"bytes": {"family": "transformer"}, "bpe": {"family": "transformer"},
+                         "hat_mean": {"family": "hierarchical"}, "blt": {"family": "blt"}}}
+    measured = pd.DataFrame({"model": ["bytes", "hat", "hnet"], "family": ["transformer", "hierarchical", "hnet"],
+                             "mfu": [0.4, 0.1, None]})
+    jobs = gpu_hours(config, mfu=0.3, gpu_tflops=1000.0, measured=measured).set_index("model")
+    # 3.6e18 FLOPs / (MFU · 1e15 FLOP/s) / 3600 s = 1 / MFU hours
+    assert jobs["gpu_hours"].to_dict() == pytest.approx({"bytes": 2.5, "bpe": 2.5, "hat_mean": 10.0, "blt": 1 / 0.3})
+    assert jobs["mfu_source"].to_dict() == {"bytes": "measured (bytes)", "bpe": "measured (bytes)",
+                                            "hat_mean": "measured (hat)", "blt": "assumed"}
+    table = tmp_path / "throughput_gpu.parquet"
+    measured.to_parquet(table)
+    assert main(["gpu-hours", "--configfile", FULL, "--mfu-from", str(table)]) == 0
+    assert f"each model's MFU from {table}" in capsys.readouterr().out
 
 
 def test_url_corpus_without_a_checksum_is_refused():

@@ -27,6 +27,8 @@ def main(argv=None) -> int:
     g.add_argument("--configfile", type=Path, required=True)
     g.add_argument("--mfu", type=float, default=0.3, help="assumed model FLOPs utilisation (0-1]")
     g.add_argument("--gpu-tflops", type=float, default=989.0, help="peak dense bf16 TFLOP/s of one GPU (H100 SXM)")
+    g.add_argument("--mfu-from", type=Path, default=None,
+                   help="a benchmark table (python -m byteword.bench --gpu) giving each model its measured MFU")
     e = sub.add_parser("encode", help="encode a corpus split once into memory-mapped arrays (bytes, BPE ids)")
     e.add_argument("--corpus-dir", type=Path, required=True, help="folder of a prepared corpus (<split>.parquet)")
     e.add_argument("--split", default="train", choices=["train", "valid", "test"])
@@ -45,7 +47,7 @@ def main(argv=None) -> int:
     if args.command == "gpu-hours":
         from byteword.budget import report
 
-        print(report(args.configfile, args.mfu, args.gpu_tflops))
+        print(report(args.configfile, args.mfu, args.gpu_tflops, args.mfu_from))
         return 0
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 

@@ -2,7 +2,9 @@
 
 A job (one corpus × model × seed) costs ``training.train_flops`` under compute matching, else
 3 · flops_per_byte · train_bytes. GPU-hours = FLOPs / (MFU · peak FLOP/s) / 3600; a job on n GPUs
-takes that divided by n in wall time. Evaluation, sizing and data preparation are not counted."""
+takes that divided by n in wall time. The MFU is one assumed value, or each model's measured one from
+a benchmark table (``python -m byteword.bench --gpu``): the row of the same name, else the first row
+of the same family, else the assumed value. Evaluation, sizing and data preparation are not counted."""
 
 from __future__ import annotations
 
@@ -24,8 +26,22 @@ def job_train_flops(training: dict) -> float:
                      "building each model; add flops_per_byte (and train_flops) to estimate GPU-hours")
 
 
-def gpu_hours(config: dict, mfu: float = 0.3, gpu_tflops: float = 989.0) -> pd.DataFrame:
-    """One row per training job: corpus, model, seed, train_flops, gpus, gpu_hours, wall_hours."""
+def model_mfu(name: str, family: str, measured: pd.DataFrame | None, assumed: float) -> tuple[float, str]:
+    """A model's MFU and where it comes from: the benchmark row of its name, else the first of its family
+    (rows that failed or lack an MFU are skipped), else ``assumed``."""
+    if measured is not None and "mfu" in measured:
+        rows = measured[measured["mfu"].notna() & (measured["mfu"] > 0)]
+        for column, key in (("model", name), ("family", family)):
+            match = rows[rows[column] == key]
+            if len(match):
+                return float(match["mfu"].iloc[0]), f"measured ({match['model'].iloc[0]})"
+    return assumed, "assumed"
+
+
+def gpu_hours(config: dict, mfu: float = 0.3, gpu_tflops: float = 989.0,
+              measured: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per training job: corpus, model, seed, train_flops, gpus, mfu, mfu_source, gpu_hours,
+    wall_hours. ``measured`` (a benchmark table: model, family, mfu) gives each model its own MFU."""
     if not 0 < mfu <= 1:
         raise ValueError(f"mfu must lie in (0, 1], got {mfu}")
     if gpu_tflops <= 0:
@@ -33,23 +49,28 @@ def gpu_hours(config: dict, mfu: float = 0.3, gpu_tflops: float = 989.0) -> pd.D
     training = config.get("training") or {}
     flops = job_train_flops(training)
     gpus = max(int(training.get("gpus_per_job", 0)), 1)
-    hours = flops / (mfu * gpu_tflops * 1e12) / 3600
-    rows = [{"corpus": c, "model": m, "seed": s, "train_flops": flops, "gpus": gpus, "gpu_hours": hours,
-             "wall_hours": hours / gpus}
-            for c in config["corpora"] for m in config["models"] for s in config.get("seeds", [0])]
+    rows = []
+    for m, entry in config["models"].items():
+        m_mfu, source = model_mfu(m, entry.get("family", ""), measured, mfu)
+        hours = flops / (m_mfu * gpu_tflops * 1e12) / 3600
+        rows += [{"corpus": c, "model": m, "seed": s, "train_flops": flops, "gpus": gpus, "mfu": m_mfu,
+                  "mfu_source": source, "gpu_hours": hours, "wall_hours": hours / gpus}
+                 for c in config["corpora"] for s in config.get("seeds", [0])]
     return pd.DataFrame(rows)
 
 
-def report(configfile: Path, mfu: float, gpu_tflops: float) -> str:
+def report(configfile: Path, mfu: float, gpu_tflops: float, mfu_from: Path | None = None) -> str:
     """The table printed by ``python -m byteword gpu-hours``: per model (each job of it alike) and the total."""
     config = yaml.safe_load(Path(configfile).read_text())
-    jobs = gpu_hours(config, mfu, gpu_tflops)
+    jobs = gpu_hours(config, mfu, gpu_tflops, pd.read_parquet(mfu_from) if mfu_from else None)
     per_model = jobs.groupby("model", sort=False).agg(jobs=("seed", "size"), train_flops=("train_flops", "first"),
+                                                      mfu=("mfu", "first"), mfu_source=("mfu_source", "first"),
                                                       gpu_hours_per_job=("gpu_hours", "first"),
                                                       wall_hours_per_job=("wall_hours", "first"),
                                                       gpu_hours=("gpu_hours", "sum"))
+    utilisation = f"each model's MFU from {mfu_from} (else {mfu:g})" if mfu_from else f"MFU {mfu:g}"
     lines = [f"{configfile}: {len(jobs)} training jobs ({jobs['corpus'].nunique()} corpora x "
-             f"{jobs['model'].nunique()} models x {jobs['seed'].nunique()} seeds) at MFU {mfu:g} of "
+             f"{jobs['model'].nunique()} models x {jobs['seed'].nunique()} seeds) at {utilisation} of "
              f"{gpu_tflops:g} TFLOP/s per GPU, {jobs['gpus'].iloc[0]} GPU(s) per job",
              per_model.to_string(float_format=lambda x: f"{x:.3g}"),
              f"total: {jobs['gpu_hours'].sum():.1f} GPU-hours (training only)"]
