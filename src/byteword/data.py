@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from byteword.segment import split_words
+from byteword.segment import split_words, word_byte_lengths
 
 
 @dataclass
@@ -294,8 +294,7 @@ def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tenso
     """Each window's words (``split_words``) as (B, n, L) bytes, zero-padded, with their (B, n) lengths and
     start offsets. The words concatenate back to the window, so word j of a window is its bytes from the
     sum of the earlier lengths on: one gather per window, no tensor per word."""
-    lengths = [np.array([len(w.encode("utf-8")) for w in split_words(x.data.decode("utf-8"), max_word_bytes)],
-                        dtype=np.int64) for x in windows]
+    lengths = [word_byte_lengths(x.data.decode("utf-8"), max_word_bytes) for x in windows]
     n = max(len(lens) for lens in lengths)
     L = max((int(lens.max()) for lens in lengths if len(lens)), default=1)
     word_bytes = np.zeros((len(windows), n, L), dtype=np.int64)
@@ -305,7 +304,7 @@ def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tenso
     for i, (window, lens) in enumerate(zip(windows, lengths)):
         if not len(lens):
             continue
-        starts = np.cumsum(lens) - lens  # (n_i,)
+        starts = np.cumsum(lens) - lens  # (n_i,): the words tile the window
         inside = offsets[None, :] < lens[:, None]  # (n_i, L)
         index = np.where(inside, starts[:, None] + offsets[None, :], 0)
         data = np.frombuffer(window.data, dtype=np.uint8)

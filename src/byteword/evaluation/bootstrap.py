@@ -57,6 +57,12 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float
     return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
 
 
+def document_interval(samples: np.ndarray, n_docs: int, level: float = 0.95) -> tuple[float, float]:
+    """``percentile_interval`` of resamples over documents; NaN with fewer than two documents, where
+    nothing can be resampled (a point interval would claim certainty)."""
+    return percentile_interval(samples, level) if n_docs > 1 else (float("nan"), float("nan"))
+
+
 # --- resampling clusters (documents) and seeds ---------------------------------------------------------
 
 
@@ -146,8 +152,7 @@ def bpb_interval(docs: DocumentResamples, runs: Runs, level: float = 0.95) -> di
     deviation (NaN with one seed) and n_seeds. With fewer than two documents nothing can be resampled and
     the interval is NaN (a point interval would claim certainty)."""
     per_seed = runs.totals / (LN2 * docs.total_bytes)  # (S,)
-    low, high = (percentile_interval(bpb_samples(docs, runs), level) if docs.n_docs > 1
-                 else (float("nan"), float("nan")))
+    low, high = document_interval(bpb_samples(docs, runs), docs.n_docs, level)
     return {"value": float(per_seed.mean()), "ci_low": low, "ci_high": high,
             "seed_sd": float(per_seed.std(ddof=1)) if runs.n_seeds > 1 else float("nan"), "n_seeds": runs.n_seeds}
 
@@ -183,7 +188,7 @@ def difference_interval(docs: DocumentResamples, a: Runs, b: Runs, level: float 
     """{"value", "ci_low", "ci_high", "paired_seeds"} of BPB_a - BPB_b (``difference_samples``); NaN
     interval with fewer than two documents."""
     value, samples, paired = difference_samples(docs, a, b)
-    low, high = percentile_interval(samples, level) if docs.n_docs > 1 else (float("nan"), float("nan"))
+    low, high = document_interval(samples, docs.n_docs, level)
     return {"value": value, "ci_low": low, "ci_high": high, "paired_seeds": paired}
 
 

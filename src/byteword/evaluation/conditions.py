@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from byteword.evaluation.bootstrap import bpb_interval, bpb_samples, difference_samples, percentile_interval
+from byteword.evaluation.bootstrap import bpb_interval, bpb_samples, difference_samples, document_interval
 from byteword.evaluation.paired import BPBTables, baseline_rows, bpb_tables, resampled_runs, with_intervals
 
 
@@ -41,11 +41,6 @@ def condition_summary(runs: pd.DataFrame, windows: pd.DataFrame, baselines: pd.D
     return pd.concat(summary, ignore_index=True), pd.concat(paired, ignore_index=True)
 
 
-def interval(samples: np.ndarray, n_docs: int, level: float) -> tuple[float, float]:
-    """The percentile interval of (R,) resamples; NaN with fewer than two documents (nothing to resample)."""
-    return percentile_interval(samples, level) if n_docs > 1 else (float("nan"), float("nan"))
-
-
 def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: str = "clean", n_resamples: int = 1000,
                  level: float = 0.95, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What each condition costs against ``reference`` on the same documents.
@@ -70,8 +65,8 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
         for model, r in runs.items():
             after, before = bpb_interval(docs, r)["value"], bpb_interval(base_docs, base_runs[model])["value"]
             samples_after, samples_before = bpb_samples(docs, r), bpb_samples(base_docs, base_runs[model])
-            shift_low, shift_high = interval(samples_after - samples_before, docs.n_docs, level)
-            ratio_low, ratio_high = interval(samples_after / samples_before, docs.n_docs, level)
+            shift_low, shift_high = document_interval(samples_after - samples_before, docs.n_docs, level)
+            ratio_low, ratio_high = document_interval(samples_after / samples_before, docs.n_docs, level)
             models.append({column: cond, "model": model, "shift": after - before, "shift_ci_low": shift_low,
                            "shift_ci_high": shift_high, "ratio": after / before, "ratio_ci_low": ratio_low,
                            "ratio_ci_high": ratio_high})
@@ -80,7 +75,7 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
             for b in names[i + 1 :]:
                 value, samples, paired = difference_samples(docs, runs[a], runs[b])
                 value0, samples0, _ = difference_samples(base_docs, base_runs[a], base_runs[b])
-                low, high = interval(samples - samples0, docs.n_docs, level)
+                low, high = document_interval(samples - samples0, docs.n_docs, level)
                 for first, second, sign in ((a, b, 1.0), (b, a, -1.0)):
                     lo, hi = (low, high) if sign > 0 else (-high, -low)
                     pairs.append({column: cond, "model_a": first, "model_b": second,
