@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from byteword.data import collate, split_windows
 from byteword.evaluation.bpb import score_windows
-from byteword.models.hierarchical import EOW
+from byteword.models.hierarchical import EOW, WORD_TOKEN
 
 from conftest import FAMILY_ENTRIES
 
@@ -58,8 +58,8 @@ def test_hierarchical_log_likelihoods_sum_by_hand(make_model):
     words = [b"ab", b" cde"]
     out = run(model, ["ab cde"])
     with torch.no_grad():
-        encoded = [model.encode_words(torch.tensor([list(w)]), torch.tensor([len(w)])) for w in words]
-        bb_in = torch.stack([model.bos, encoded[0][0][0]])[None]  # word i is predicted from words < i
+        encoded = [encode_one_word(model, w) for w in words]
+        bb_in = torch.stack([model.bos, encoded[0][0]])[None]  # word i is predicted from words < i
         states = model.backbone(bb_in, causal=True)[0]
         expected_per_byte, eows = [], []
         for state, w, (_, byte_states) in zip(states, words, encoded):
@@ -76,6 +76,14 @@ def test_hierarchical_log_likelihoods_sum_by_hand(make_model):
     # the last word's end-of-word is paid by nobody: the text may go on
     assert float(out.nll_sum.detach()) == pytest.approx(-sum(expected_per_byte), abs=1e-4)
     assert out.n_bytes == 6
+
+
+def encode_one_word(model, word: bytes) -> tuple[torch.Tensor, torch.Tensor]:
+    """HAT's encoder run on one word alone, [bytes, word token] at positions 0..n: its word vector (d_bb)
+    and byte states (1, n, d_enc), the reference the model's packed rows must reproduce."""
+    ids = torch.tensor([[*word, WORD_TOKEN]])
+    h = model.encoder(model.enc_embed(ids) + model.enc_pos.weight[: len(word) + 1], causal=True)
+    return model.to_backbone(h[0, -1]), h[:, :-1]
 
 
 @pytest.mark.parametrize("kind", FAMILIES)

@@ -94,7 +94,7 @@ def test_hierarchical_input_is_the_word_vector_and_output_the_backbone_after_the
     model = jittered(make_model, kind)
     got = readings(model, [" cat"])
     with torch.no_grad():
-        vector = model.encode_words(torch.tensor([list(b" cat")]), torch.tensor([4]))[0][0]
+        vector = model.encode(collate([b" cat"], "words"))[0][0, 0]  # the word vector the backbone reads
     torch.testing.assert_close(got["input"][0], vector, rtol=0, atol=1e-5)
     for text in (" cat dog", " cat, and more"):  # backbone position 1 has read word 0 only
         torch.testing.assert_close(got["output"][0], forward(model, text).hidden["backbone"][0, 1], rtol=0, atol=1e-5)

@@ -9,8 +9,11 @@ Transformers", Neitemeier et al. 2025):
    word i's bytes (causal, so byte j's state has read bytes <= j only), predicts the bytes of word
    i and then an end-of-word symbol (EOW).
 
-Words are processed in buckets of similar length (padding only to each bucket's longest word),
-which gives the same result with less padding than padding every word to the longest in the batch.
+Every word of a row is laid end to end in one sequence per level (the encoder's word bytes and word
+tokens, the decoder's context slot and word bytes) and attention is kept inside each word by a mask,
+so that one pass of each small stack serves every word of the batch, with no padding between words
+(``packed_layout``); rotary positions are relative, so a word's attention is the same wherever in the
+row it sits.
 
 Pooling (config ``pooling``, so a comparison isolates it): ``word_token`` (HAT: one token after the
 last byte), ``mean`` (mean of the word's byte states), ``cross_attention`` (Byte2Word: one learned
@@ -41,16 +44,71 @@ from byteword.models.output import ModelOutput
 
 WORD_TOKEN = 256  # encoder input: the first slot whose output becomes (part of) the word vector
 EOW = 256  # decoder output: end of word
-LENGTH_BUCKETS = (4, 8)  # words of <= 4, 5..8 and longer bytes are padded separately
 
 
-def length_buckets(lengths: torch.Tensor):
-    """Yield (indices, longest length) for groups of words of similar length."""
-    edges = (0, *LENGTH_BUCKETS, int(lengths.max()) if len(lengths) else 0)
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        idx = ((lengths > lo) & (lengths <= hi)).nonzero()[:, 0]
-        if len(idx):
-            yield idx, int(lengths[idx].max())
+def packed_layout(batch, k: int) -> dict[str, torch.Tensor]:
+    """Where every byte and word sits when each row's words are laid end to end (no tensor per word, no
+    host synchronisation). Words tile their window, so with W window bytes and N words per row:
+
+    - encoder, T_e = W + N·k slots: word i's bytes, then its k word tokens; byte t (of word i) sits at
+      t + i·k and token j of word i at end_i + i·k + j;
+    - decoder, T_d = W + N slots: word i's context slot (its backbone state) at start_i + i, then its bytes,
+      byte t at t + i + 1; the slot before a byte's own predicts it, and a word's last byte predicts EOW.
+
+    Padding bytes and padding words point at the last slot, which a row with any padding leaves free.
+
+    Returns (B, ·) long tensors: ``word_of`` (W) the word holding each byte, ``offset`` (W) its place in the
+    word, ``byte_slot``/``dec_slot`` (W) each byte's encoder/decoder slot, ``token_slot`` (N, k), the
+    encoder's ``ids``, ``positions`` and ``segments`` (T_e), and the decoder's ``dec_word`` (T_d: the word of
+    each slot, N for none), ``dec_byte`` (T_d: the window byte whose encoder state feeds the slot, W for
+    none) and ``targets`` (T_d); segments are word indices, N for padding."""
+    x, real, lengths, starts = batch.bytes, batch.byte_mask, batch.word_len, batch.word_start
+    (B, W), N, dev = x.shape, lengths.shape[1], x.device
+    valid = lengths > 0  # (B, N): the real words form a prefix of each row
+    t = torch.arange(W, device=dev).expand(B, W)
+    i = torch.arange(N, device=dev).expand(B, N)
+    opens = torch.zeros(B, W + 1, dtype=torch.long, device=dev)
+    opens.scatter_add_(1, torch.where(valid, starts, W), valid.long())  # 1 at each word's first byte
+    word_of = torch.where(real, opens[:, :W].cumsum(1) - 1, N)  # (B, W)
+    offset = t - starts.gather(1, word_of.clamp(max=N - 1))
+    ends = starts + lengths  # (B, N): one past each word's last byte
+
+    T_e = W + N * k
+    byte_slot = torch.where(real, t + k * word_of, T_e - 1)
+    j = torch.arange(k, device=dev)
+    token_slot = torch.where(valid[..., None], (ends + k * i)[..., None] + j, T_e - 1)  # (B, N, k)
+    full = lambda value, size: torch.full((B, size), value, dtype=torch.long, device=dev)  # noqa: E731
+    ids = full(0, T_e).scatter_(1, byte_slot, torch.where(real, x, 0))
+    ids.scatter_(1, token_slot.flatten(1), torch.where(valid[..., None], WORD_TOKEN + j, 0).flatten(1))
+    positions = full(0, T_e).scatter_(1, byte_slot, torch.where(real, offset, 0))
+    positions.scatter_(1, token_slot.flatten(1), torch.where(valid[..., None], lengths[..., None] + j, 0).flatten(1))
+    segments = full(N, T_e).scatter_(1, byte_slot, word_of)
+    segments.scatter_(1, token_slot.flatten(1), torch.where(valid, i, N)[..., None].expand(B, N, k).flatten(1))
+
+    T_d = W + N
+    dec_slot = torch.where(real, t + word_of + 1, T_d - 1)
+    ctx_slot = torch.where(valid, starts + i, T_d - 1)
+    dec_word = full(N, T_d).scatter_(1, dec_slot, word_of).scatter_(1, ctx_slot, torch.where(valid, i, N))
+    dec_byte = full(W, T_d).scatter_(1, dec_slot, torch.where(real, t, W))
+    # a byte's slot predicts the next byte of its word, or EOW after the word's last byte
+    next_byte = torch.cat([x[:, 1:], x[:, :1]], dim=1)
+    last = (t + 1) >= ends.gather(1, word_of.clamp(max=N - 1))
+    targets = full(0, T_d).scatter_(1, dec_slot, torch.where(real, torch.where(last, EOW, next_byte), 0))
+    targets.scatter_(1, ctx_slot, torch.where(valid, x.gather(1, starts), 0))
+    return {"word_of": word_of, "offset": offset, "byte_slot": byte_slot, "token_slot": token_slot, "ids": ids,
+            "positions": positions, "segments": segments, "dec_slot": dec_slot, "dec_word": dec_word,
+            "dec_byte": dec_byte, "targets": targets}
+
+
+def gather_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """(B, T, d) states, (B, ...) slot indices -> (B, ..., d) the states at those slots."""
+    flat = index.flatten(1)
+    return x.gather(1, flat[..., None].expand(-1, -1, x.shape[-1])).view(*index.shape, x.shape[-1])
+
+
+def with_zero_row(x: torch.Tensor) -> torch.Tensor:
+    """(B, T, d) -> (B, T+1, d): a row of zeros after the last, for indices that point at nothing."""
+    return torch.cat([x, x.new_zeros(x.shape[0], 1, x.shape[-1])], dim=1)
 
 
 class Hierarchical(nn.Module):
@@ -83,113 +141,80 @@ class Hierarchical(nn.Module):
         if cfg.pooling == "cross_attention":
             nn.init.normal_(self.pool_query, std=0.02)
 
-    def encode_words(self, words: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(M, L) word bytes, (M,) lengths -> word vectors (M, d_bb) and byte states (M, L, d_enc).
+    def encode(self, batch) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """A batch of kind "words" -> word vectors (B, N, d_bb) (zeros at padding words), the encoder's
+        states (B, T_e, d_enc) and the ``packed_layout``.
 
-        The encoder is causal inside the word, so byte j's state depends on bytes <= j only (the decoder
-        reuses it); word tokens sit right after the last byte and so read the whole word."""
-        M, L = words.shape
-        k = self.n_word_tokens
-        rows = torch.arange(M, device=words.device)
-        x = torch.cat([words, words.new_zeros(M, k)], dim=1)  # (M, L+k): k slots even after a short word
-        for j in range(k):
-            x[rows, lengths + j] = WORD_TOKEN + j
-        h = self.encoder(self.enc_embed(x) + self.enc_pos.weight[: L + k], causal=True)  # (M, L+k, d_enc)
-        byte_states = h[:, :L]
-        in_word = torch.arange(L, device=words.device)[None, :] < lengths[:, None]  # (M, L)
+        The encoder is causal inside each word, so byte j's state depends on the word's bytes <= j only
+        (the decoder reuses it); word tokens sit right after the last byte and so read the whole word."""
+        k, valid = self.n_word_tokens, batch.word_len > 0
+        lay = packed_layout(batch, k)
+        h = self.encoder(self.enc_embed(lay["ids"]) + self.enc_pos(lay["positions"]), causal=True,
+                         segments=lay["segments"])  # (B, T_e, d_enc)
+        B, N = valid.shape
         if self.cfg.pooling == "mean":
-            m = in_word[..., None].to(h.dtype)
-            pooled = (byte_states * m).sum(1) / m.sum(1)  # (M, d_enc)
-        elif self.cfg.pooling == "cross_attention":
-            n_heads, d = self.cfg.encoder.n_heads, h.shape[-1]
-            kv = self.pool_kv(byte_states).view(M, L, 2, n_heads, d // n_heads).permute(2, 0, 3, 1, 4)  # 2x(M,H,L,Dh)
-            q = self.pool_query.view(1, n_heads, 1, d // n_heads).expand(M, -1, -1, -1)  # (M, H, 1, Dh)
-            pooled = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=in_word[:, None, None, :])
-            pooled = pooled.reshape(M, d)
+            summed = h.new_zeros(B, N + 1, h.shape[-1]).scatter_add_(
+                1, lay["word_of"][..., None].expand(-1, -1, h.shape[-1]), gather_rows(h, lay["byte_slot"]))
+            pooled = summed[:, :N] / batch.word_len.clamp(min=1)[..., None].to(h.dtype)  # (B, N, d_enc)
+        elif self.cfg.pooling == "cross_attention":  # one learned query per word over its byte states
+            n_heads, d, T_e = self.cfg.encoder.n_heads, h.shape[-1], h.shape[1]
+            kv = self.pool_kv(h).view(B, T_e, 2, n_heads, d // n_heads).permute(2, 0, 3, 1, 4)  # 2 x (B, H, T_e, Dh)
+            q = self.pool_query.view(1, n_heads, 1, d // n_heads).expand(B, -1, N, -1)  # (B, H, N, Dh)
+            own = lay["segments"][:, None, :] == torch.arange(N, device=h.device)[None, :, None]  # (B, N, T_e)
+            own[..., -1] |= ~valid  # a padding word reads the spare slot, so no row of the mask is empty
+            pooled = F.scaled_dot_product_attention(q, kv[0], kv[1], attn_mask=own[:, None])
+            pooled = pooled.transpose(1, 2).reshape(B, N, d)
         else:  # word_token / multi: the k token states side by side
-            idx = lengths[:, None] + torch.arange(k, device=words.device)[None, :]  # (M, k)
-            pooled = h[rows[:, None], idx].reshape(M, -1)  # (M, k * d_enc)
-        return self.to_backbone(pooled), byte_states
-
-    def decode_logprobs(self, words: torch.Tensor, lengths: torch.Tensor, byte_states: torch.Tensor,
-                        ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(M, L) word bytes, (M,) lengths, (M, L, d_enc) encoder byte states, (M, d_dec) backbone context
-        -> (M, L+1) log-likelihoods of each word's bytes followed by EOW at position ``length`` (0 beyond),
-        and (M, L+1) bool: whether each of those targets was the decoder's top choice."""
-        L = words.shape[1]
-        ctx = ctx[:, None]  # (M, 1, d_dec)
-        dec_in = torch.cat([ctx, self.bytes_to_decoder(byte_states) + ctx], dim=1)  # (M, L+1, d_dec)
-        logp = F.log_softmax(self.head(self.decoder(dec_in, causal=True)).float(), dim=-1)  # (M, L+1, 257)
-        pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
-        targets = torch.cat([words, torch.zeros_like(words[:, :1])], dim=1)
-        targets = torch.where(pos == lengths[:, None], torch.full_like(targets, EOW), targets)
-        return logp.gather(-1, targets[..., None])[..., 0] * (pos <= lengths[:, None]), logp.argmax(-1) == targets
+            pooled = gather_rows(h, lay["token_slot"]).flatten(2)  # (B, N, k * d_enc)
+        vectors = self.to_backbone(pooled).to(self.bos.dtype)  # float32 even when autocast computes in bf16
+        return torch.where(valid[..., None], vectors, 0.0), h, lay
 
     def forward(self, batch) -> ModelOutput:
-        B, N, L = batch.word_bytes.shape
-        valid = batch.word_len > 0  # (B, N); real words form a prefix of each row
-        words, lengths = batch.word_bytes[valid], batch.word_len[valid]  # (M, L), (M,)
-        M, d_bb = len(lengths), self.cfg.backbone.d_model
-        vectors = self.bos.new_zeros(M, d_bb)
-        buckets = []  # (word indices, their longest length, their encoder byte states)
-        for idx, longest in length_buckets(lengths):
-            bucket_vectors, byte_states = self.encode_words(words[idx, :longest], lengths[idx])
-            vectors[idx] = bucket_vectors.to(vectors.dtype)  # float32 even when autocast computes in bf16
-            buckets.append((idx, longest, byte_states))
-        word_vecs = vectors.new_zeros(B, N, d_bb)
-        word_vecs[valid] = vectors
+        real, B = batch.byte_mask, batch.bytes.shape[0]
+        word_vecs, h, lay = self.encode(batch)  # (B, N, d_bb)
         bb_in = torch.cat([self.bos.expand(B, 1, -1), word_vecs[:, :-1]], dim=1)  # position i reads words < i
         states = self.backbone(bb_in, causal=True)  # (B, N, d_bb)
 
-        ctx = self.to_decoder(states[valid])  # (M, d_dec)
-        lp = ctx.new_zeros(M, L + 1, dtype=torch.float32)  # (M, L+1): bytes, then EOW at position length
-        hit = torch.ones(M, L + 1, dtype=torch.bool, device=lp.device)  # top choice == target, same layout
-        for idx, longest, byte_states in buckets:
-            lp[idx, : longest + 1], hit[idx, : longest + 1] = self.decode_logprobs(
-                words[idx, :longest], lengths[idx], byte_states, ctx[idx])
-        pos = torch.arange(L + 1, device=words.device)[None, :]  # (1, L+1)
+        # decoder slot s reads its word's backbone state, plus the encoder state of its byte
+        ctx = with_zero_row(self.to_decoder(states))  # (B, N+1, d_dec)
+        byte_in = with_zero_row(self.bytes_to_decoder(gather_rows(h, lay["byte_slot"])))  # (B, W+1, d_dec)
+        dec_in = gather_rows(ctx, lay["dec_word"]) + gather_rows(byte_in, lay["dec_byte"])  # (B, T_d, d_dec)
+        logp = F.log_softmax(self.head(self.decoder(dec_in, causal=True, segments=lay["dec_word"])).float(), -1)
+        lp = logp.gather(-1, lay["targets"][..., None])[..., 0]  # (B, T_d)
 
-        # bytes keep their own log-likelihood; a word's EOW term goes to the first byte of the next word,
-        # the byte that shows the word has ended, so a window (or a document) ending with a word pays no
-        # EOW for it: nobody pays for closing a word that may go on beyond the scored text
-        word_rows = torch.arange(M, device=lp.device)
-        eow_lp, eow_hit = lp[word_rows, lengths], hit[word_rows, lengths]  # (M,)
-        row_of, word_start = valid.nonzero()[:, 0], batch.word_start[valid]  # (M,) each
-        closed = torch.zeros(M, dtype=torch.bool, device=lp.device)  # words followed by a word of their row
-        closed[:-1] = row_of[1:] == row_of[:-1]
-        nxt = closed.nonzero()[:, 0]  # (K,) words whose EOW is credited, to word nxt + 1's first byte
-        byte_pos = word_start[:, None] + pos[:, :L]  # (M, L) position in the window
-        in_word = pos[:, :L] < lengths[:, None]
-        rows = row_of[:, None].expand(-1, L)
-        byte_lp = torch.zeros(batch.bytes.shape, dtype=lp.dtype, device=lp.device)
-        byte_lp.index_put_((rows[in_word], byte_pos[in_word]), lp[:, :L][in_word], accumulate=True)
-        byte_lp.index_put_((row_of[nxt], word_start[nxt + 1]), eow_lp[nxt], accumulate=True)
+        # byte t is predicted by the slot before its own; at a word's first byte, the slot before that
+        # predicted the previous word's EOW: it is credited here, the byte that shows the word has ended, so
+        # a window (or a document) ending with a word pays no EOW for it: nobody pays for closing a word
+        # that may go on beyond the scored text
+        own = (lay["dec_slot"] - 1).clamp(min=0)  # (B, W)
+        eow = (lay["dec_slot"] - 2).clamp(min=0)
+        starts = real & (lay["offset"] == 0)
+        closes = starts & (lay["word_of"] >= 1)
+        byte_lp = torch.where(real, lp.gather(1, own), 0.0) + torch.where(closes, lp.gather(1, eow), 0.0)
         hits = {}
         if not self.training:  # the first byte of a word also carries the previous word's EOW hit
-            start_hit = torch.zeros_like(batch.byte_mask)
-            start_hit[rows[in_word], byte_pos[in_word]] = hit[:, :L][in_word]
-            byte_hit = start_hit.clone()
-            byte_hit[row_of[nxt], word_start[nxt + 1]] &= eow_hit[nxt]
-            hits = {"byte_hit": byte_hit | ~batch.byte_mask, "start_hit": start_hit}
-
-        boundaries = torch.zeros_like(batch.byte_mask)
-        boundaries[valid.nonzero()[:, 0], batch.word_start[valid]] = True
-        return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
+            hit = logp.argmax(-1) == lay["targets"]  # (B, T_d)
+            start_hit = real & hit.gather(1, own)
+            byte_hit = start_hit & (~closes | hit.gather(1, eow))
+            hits = {"byte_hit": byte_hit | ~real, "start_hit": start_hit}
+        return ModelOutput(byte_logprobs=byte_lp, byte_mask=real, boundaries=starts,
                            hidden={"word": word_vecs, "backbone": states}, **hits)
 
     def analytic_flops(self, batch) -> float:
-        """Forward FLOPs of a one-window batch, words padded to their length bucket as ``forward`` does."""
+        """Forward FLOPs of a one-window batch, every word at its own length: the encoder over its bytes
+        and word tokens, the decoder over its context slot and bytes (the mask that keeps attention inside
+        a word in ``forward`` is computation for speed, not work, and is not counted)."""
         enc, bb, dec, k = self.cfg.encoder, self.cfg.backbone, self.cfg.decoder, self.n_word_tokens
         lengths = batch.word_len[0][batch.word_len[0] > 0]
         total = 0.0
-        for idx, longest in length_buckets(lengths):
-            m = len(idx)
-            total += stack_flops(m * (longest + k), longest + k, enc.d_model, enc.n_layers)  # encoder
-            total += stack_flops(m * (longest + 1), longest + 1, dec.d_model, dec.n_layers)  # decoder
-            total += linear_flops(m * (longest + 1), dec.d_model, 257)  # byte + EOW head
-            total += linear_flops(m * longest, enc.d_model, dec.d_model)  # byte states into the decoder
+        for length, m in zip(*torch.unique(lengths, return_counts=True)):
+            n, m = int(length), int(m)  # m words of n bytes
+            total += stack_flops(m * (n + k), n + k, enc.d_model, enc.n_layers)  # encoder
+            total += stack_flops(m * (n + 1), n + 1, dec.d_model, dec.n_layers)  # decoder
+            total += linear_flops(m * (n + 1), dec.d_model, 257)  # byte + EOW head
+            total += linear_flops(m * n, enc.d_model, dec.d_model)  # byte states into the decoder
             if self.cfg.pooling == "cross_attention":  # keys/values, then one query's scores and sum
-                total += linear_flops(m * longest, enc.d_model, 2 * enc.d_model) + m * 4 * longest * enc.d_model
+                total += linear_flops(m * n, enc.d_model, 2 * enc.d_model) + m * 4 * n * enc.d_model
         n = len(lengths)
         total += linear_flops(n, max(k, 1) * enc.d_model, bb.d_model)  # word vectors
         total += stack_flops(n, n, bb.d_model, bb.n_layers) + linear_flops(n, bb.d_model, dec.d_model)
@@ -208,10 +233,9 @@ class Hierarchical(nn.Module):
           predicts piece i), so the word is read at position N, one past its last piece: the state the
           decoder would start the next word from, not the state at the word's own position (which has
           read only BOS)."""
+        vecs, _, _ = self.encode(batch)  # (B, N, d_bb), zeros after a row's last piece
         valid = batch.word_len > 0  # (B, N): the real pieces form a prefix of each row
-        B, d_bb = valid.shape[0], self.cfg.backbone.d_model
-        vecs = self.bos.new_zeros(*valid.shape, d_bb)  # (B, N, d_bb), zeros after a row's last piece
-        vecs[valid] = self.encode_words(batch.word_bytes[valid], batch.word_len[valid])[0].to(vecs.dtype)
+        B = valid.shape[0]
         m = valid[..., None].to(vecs.dtype)
         states = self.backbone(torch.cat([self.bos.expand(B, 1, -1), vecs], dim=1), causal=True)  # (B, N+1, d_bb)
         return {"input": (vecs * m).sum(1) / m.sum(1).clamp(min=1),

@@ -20,23 +20,48 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
+_ROTATIONS: dict = {}  # (T, Dh, device, base) -> the complex rotations of rotary(); a few shapes per run
+
+
+def rotations(T: int, Dh: int, device, base: float = 10000.0) -> torch.Tensor:
+    """(T, Dh/2) complex64 e^(i·t·base^(-2j/Dh)): position t turns channel pair j by that angle. Built once
+    per shape and kept, rather than recomputed by every layer of every step."""
+    key = (T, Dh, str(device), base)
+    if key not in _ROTATIONS:
+        freqs = base ** (-torch.arange(0, Dh, 2, device=device, dtype=torch.float32) / Dh)  # (Dh/2,)
+        angles = torch.arange(T, device=device, dtype=torch.float32)[:, None] * freqs  # (T, Dh/2)
+        _ROTATIONS[key] = torch.polar(torch.ones_like(angles), angles)
+    return _ROTATIONS[key]
+
+
 def rotary(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
-    """Rotary position embedding on (B, H, T, Dh): position t rotates channel pairs by t * base^(-2i/Dh)."""
+    """Rotary position embedding on (..., T, Dh): position t rotates channel pairs (2j, 2j+1) by
+    t * base^(-2j/Dh).
+
+    Eager on a CPU, the pairs are complex numbers and one complex product turns them all (a quarter of
+    the time of the real form below, fwd + bwd, at the demo's shapes); compiled, or in half precision,
+    the real form, which inductor fuses into one kernel and which needs no float32 copy."""
     T, Dh = x.shape[-2], x.shape[-1]
-    freqs = base ** (-torch.arange(0, Dh, 2, device=x.device, dtype=torch.float32) / Dh)  # (Dh/2,)
-    angles = torch.arange(T, device=x.device, dtype=torch.float32)[:, None] * freqs  # (T, Dh/2)
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+    if x.dtype == torch.float32 and x.device.type == "cpu" and not torch.compiler.is_compiling():
+        turned = torch.view_as_complex(x.unflatten(-1, (Dh // 2, 2))) * rotations(T, Dh, x.device, base)
+        return torch.view_as_real(turned).flatten(-2)
+    rot = rotations(T, Dh, x.device, base)
+    cos, sin = rot.real.to(x.dtype), rot.imag.to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
 
 
 def attention_mask(T: int, *, causal: bool, window: int | None = None, key_padding: torch.Tensor | None = None,
-                   device=None) -> torch.Tensor | None:
+                   segments: torch.Tensor | None = None, device=None) -> torch.Tensor | None:
     """Boolean mask (True = may attend) broadcastable to (B, H, T, T), or None for plain full attention.
 
-    key_padding: (B, T) True where the key is a real position. A causal mask with no window and no
-    padding returns None so SDPA can take its fused causal path."""
-    if causal and window is None and key_padding is None:
+    key_padding: (B, T) True where the key is a real position. segments: (B, T) ids; a position attends
+    only to positions of its own segment (several short sequences laid end to end in one row). A window
+    at least T long is no window. A causal mask with no window, padding or segments returns None so SDPA
+    can take its fused causal path."""
+    if window is not None and window >= T:
+        window = None
+    if causal and window is None and key_padding is None and segments is None:
         return None
     q = torch.arange(T, device=device)[:, None]
     k = torch.arange(T, device=device)[None, :]
@@ -48,6 +73,8 @@ def attention_mask(T: int, *, causal: bool, window: int | None = None, key_paddi
     mask = mask[None, None]  # (1, 1, T, T)
     if key_padding is not None:
         mask = mask & key_padding[:, None, None, :]  # (B, 1, T, T)
+    if segments is not None:
+        mask = mask & (segments[:, None, :, None] == segments[:, None, None, :])  # (B, 1, T, T)
     return mask
 
 
@@ -111,8 +138,10 @@ class Stack(nn.Module):
         self.blocks = nn.ModuleList(Block(d_model, n_heads) for _ in range(n_layers))
         self.norm = RMSNorm(d_model)
 
-    def forward(self, x, *, causal: bool, window: int | None = None, key_padding: torch.Tensor | None = None):
-        mask = attention_mask(x.shape[1], causal=causal, window=window, key_padding=key_padding, device=x.device)
+    def forward(self, x, *, causal: bool, window: int | None = None, key_padding: torch.Tensor | None = None,
+                segments: torch.Tensor | None = None):
+        mask = attention_mask(x.shape[1], causal=causal, window=window, key_padding=key_padding, segments=segments,
+                              device=x.device)
         for block in self.blocks:
             x = block(x, mask, causal)
         return self.norm(x)
