@@ -1,19 +1,28 @@
 """The throughput benchmark runs end to end on CPU at a tiny shape (its numbers are not asserted:
 timings belong in the README, not in tests)."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from byteword import bench
 from conftest import SAMPLE
 
+TINY_CONFIG = Path(__file__).parent / "tiny_config.yaml"
+
 
 def test_bench_measures_every_family_and_the_reference(tmp_path):
     corpus = tmp_path / "train.parquet"
     pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
-    tiny = bench.Shape(context_bytes=48, batch_size=2, d_model=32, n_layers=1, n_heads=2)
-    table = bench.run(corpus, bench.torch.device("cpu"), tiny, blocks=3, steps_per_block=1, families=[],
+    shape, entries = bench.config_models(TINY_CONFIG)
+    assert "bpe" not in entries and "lr" not in entries["hnet"]  # a tokenizer would be needed; lr costs nothing
+    shape = bench.Shape(context_bytes=48, batch_size=2, accum_steps=2)
+    table = bench.run(corpus, bench.torch.device("cpu"), shape, entries, blocks=3, steps_per_block=1, families=[],
                       generate_bytes=2)
-    assert list(table["model"]) == [*bench.family_entries(tiny), "llama_reference"]
+    assert list(table["model"]) == [*entries, "llama_reference"]
+    # one step is an optimizer step over both micro-batches of 2 windows of up to 48 bytes (a window ends
+    # on a character boundary, so a few bytes short where the 48th would cut one)
+    assert (table["seconds_per_step"] * table["bytes_per_second"]).between(2 * 2 * 44, 2 * 2 * 48).all()
     assert "error" not in table or table["error"].isna().all()
     assert (table["bytes_per_second"] > 0).all() and (table["train_flops_per_byte"] > 0).all()
     # every model timed in each of the 3 blocks; the FLOP-rate ratio is relative to the byte transformer's
@@ -31,9 +40,10 @@ def test_bench_measures_every_family_and_the_reference(tmp_path):
 def test_bench_applies_activation_checkpointing(tmp_path):
     corpus = tmp_path / "train.parquet"
     pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
-    tiny = bench.Shape(context_bytes=48, batch_size=2, d_model=32, n_layers=1, n_heads=2)
+    _, entries = bench.config_models(TINY_CONFIG)
     options = bench.StepOptions(activation_checkpointing=True)
-    table = bench.run(corpus, bench.torch.device("cpu"), tiny, blocks=1, steps_per_block=1, families=["hat"],
+    table = bench.run(corpus, bench.torch.device("cpu"), bench.Shape(48, 2), entries, blocks=1, steps_per_block=1,
+                      families=["hat"],
                       generate_bytes=1, options=options)
     assert list(table["model"]) == ["hat"] and (table["bytes_per_second"] > 0).all()
     assert "flop_rate_ratio" not in table  # no byte transformer timed beside it: no ratio

@@ -1,20 +1,23 @@
-"""Training throughput of every family at matched shapes, beside Hugging Face ``LlamaForCausalLM``
-(the reference token-level transformer) at the same shape.
+"""Training throughput of every family as a config file trains it, beside Hugging Face
+``LlamaForCausalLM`` (the reference token-level transformer) at the byte transformer's shape.
 
     PYTHONPATH=src python3 -m byteword.bench --corpus results/corpus/enwiki/train.parquet [--gpu]
 
-Every family gets the same backbone (d_model × n_layers) and the same byte windows; byte-level
-levels are half as wide. Batches are collated before the clock starts, so the numbers are model
-throughput. Every model is built and warmed up first, then all are timed in interleaved blocks (each
-block times every model for a few steps, in an order that rotates from block to block), so that a
-slow spell of the machine hits them alike: each row reports its median rate over the blocks, and its
-achieved FLOP rate relative to the byte transformer's in the same block, as the median and the range
-over blocks; the collation rate (bytes/s on one CPU core) is measured separately and shows whether a
-single-process data loader would keep up. On a GPU the step runs under bf16 autocast with TF32
-matmuls and fused AdamW; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s
-divided by the card's dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s
-``generate``, in float32) is measured per family too. ``--compile`` and ``--activation-checkpointing``
-apply those training options to the timed step. One row per model to Parquet, one figure."""
+The models are the byte-level entries of a config (``config.yaml``, the demo, on CPU;
+``configs/full.yaml`` on a GPU; BPE models need a trained tokenizer and are left out), at its context
+and micro-batch, with its gradient accumulation: one timed step is one optimizer step. Batches are
+collated before the clock starts, so the numbers are model throughput. Every model is built and warmed
+up first, then all are timed in interleaved blocks (each block times every model for a few steps, in
+an order that rotates from block to block), so that a slow spell of the machine hits them alike: each
+row reports its median rate over the blocks, and its achieved FLOP rate relative to the byte
+transformer's in the same block, as the median and the range over blocks; the collation rate (bytes/s
+on one CPU core) is measured separately and shows whether a single-process data loader would keep up.
+H-Net is timed at its target chunk length (``HNet.fixed_chunk_bytes``), not at the few chunks an
+untrained router draws. On a GPU the step runs under bf16 autocast with TF32 matmuls; AdamW is fused
+on both; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s divided by the card's
+dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s ``generate``, in float32)
+is measured per family too. ``--compile`` and ``--activation-checkpointing`` apply those training
+options to the timed step. One row per model to Parquet, one figure."""
 
 from __future__ import annotations
 
@@ -38,41 +41,36 @@ PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12
 
 @dataclasses.dataclass(frozen=True)
 class Shape:
+    """What one timed step trains on: ``accum_steps`` micro-batches of ``batch_size`` windows."""
     context_bytes: int
     batch_size: int
-    d_model: int
-    n_layers: int
-    n_heads: int
+    accum_steps: int = 1
 
 
-CPU_SHAPE = Shape(context_bytes=128, batch_size=8, d_model=128, n_layers=4, n_heads=4)  # the demo's
-GPU_SHAPE = Shape(context_bytes=2048, batch_size=16, d_model=768, n_layers=12, n_heads=12)
+def config_models(path: Path) -> tuple[Shape, dict[str, dict]]:
+    """A config file's training shape and its byte-level model entries (training keys such as ``lr``
+    dropped: they do not change a step's cost)."""
+    import yaml
+
+    cfg = yaml.safe_load(Path(path).read_text())
+    training = cfg.get("training", {})
+    accum = training.get("grad_accum_steps", 1)
+    shape = Shape(training["context_bytes"], training["batch_size"] // accum, accum)
+    entries = {name: {k: v for k, v in entry.items() if k != "lr"} for name, entry in cfg["models"].items()
+               if entry.get("input", "bytes") == "bytes"}
+    return shape, entries
 
 
-def family_entries(s: Shape) -> dict[str, dict]:
-    """Config entries of every family with the backbone ``s`` and byte levels half as wide."""
-    backbone = {"d_model": s.d_model, "n_layers": s.n_layers, "n_heads": s.n_heads}
-    local = {"d_model": s.d_model // 2, "n_layers": 2, "n_heads": max(s.n_heads // 2, 1)}
-    return {
-        "bytes": {"family": "transformer", "input": "bytes", **backbone},
-        "bytes_window": {"family": "transformer", "input": "bytes", "attention_window": 512, **backbone},
-        "hat": {"family": "hierarchical", "encoder": local, "backbone": backbone, "decoder": local},
-        "spacebyte": {"family": "spacebyte", "attention_window": 256, "encoder": local, "backbone": backbone,
-                      "decoder": local},
-        "megabyte": {"family": "megabyte", "patch_size": 8, "backbone": backbone, "decoder": local},
-        "hnet": {"family": "hnet", "encoder": local, "backbone": backbone, "decoder": local},
-    }
-
-
-def llama_reference(s: Shape, vocab_size: int = 257):
+def llama_reference(entry: dict, context_bytes: int, vocab_size: int = 257):
     """LlamaForCausalLM at the byte transformer's shape (SwiGLU width 8/3·d keeps the MLP's parameters)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    swiglu_width = (8 * s.d_model // 3 + 63) // 64 * 64
-    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=s.d_model, intermediate_size=swiglu_width,
-                      num_hidden_layers=s.n_layers, num_attention_heads=s.n_heads, num_key_value_heads=s.n_heads,
-                      max_position_embeddings=s.context_bytes + 1, tie_word_embeddings=False,
-                      attn_implementation="sdpa")
+    d = entry["d_model"]
+    swiglu_width = (8 * d // 3 + 63) // 64 * 64
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=d, intermediate_size=swiglu_width,
+                      num_hidden_layers=entry["n_layers"], num_attention_heads=entry["n_heads"],
+                      num_key_value_heads=entry["n_heads"], max_position_embeddings=context_bytes + 1,
+                      tie_word_embeddings=False, attn_implementation="sdpa")
     return LlamaForCausalLM(cfg)
 
 
@@ -98,25 +96,28 @@ class Timed:
 
 
 def prepare(name, model, batches, n_bytes: int, device, loss_fn, options: StepOptions = StepOptions(),
-            warmup_steps: int = 2) -> Timed:
-    """Move the model to ``device``, build its optimizer and step, and warm it up (compiling, if asked);
-    on a GPU the row records the peak memory of this model's own steps."""
+            accum_steps: int = 1, warmup_steps: int = 2) -> Timed:
+    """Move the model to ``device``, build its optimizer and step (``accum_steps`` micro-batches, then one
+    update), and warm it up (compiling, if asked); on a GPU the row records the peak memory of this
+    model's own steps."""
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         before = torch.cuda.memory_allocated()
     model.to(device).train()
-    forward = torch.compile(model) if options.compile else model  # the warm-up steps compile
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
+    from byteword.train import compiled
+
+    forward = compiled(model) if options.compile else model  # the warm-up steps compile
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)  # as byteword.train
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     rotation = itertools.cycle(batches)
 
     def step():
-        batch = next(rotation)
-        with autocast:
-            loss = loss_fn(forward, batch)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        for _ in range(accum_steps):
+            with autocast:
+                loss = loss_fn(forward, next(rotation))
+            loss.backward()
         opt.step()
 
     for _ in range(warmup_steps):
@@ -177,41 +178,56 @@ def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device
     return n_bytes / (time.perf_counter() - start)
 
 
-def prepare_family(name: str, entry: dict, windows: list[list[bytes]], n_bytes: int, device,
+def prepare_family(name: str, entry: dict, windows: list[list[bytes]], shape: Shape, device,
                    options: StepOptions = StepOptions()) -> Timed:
     from byteword.train import set_activation_checkpointing
 
     torch.manual_seed(0)
     model = build_model(model_config_from_dict(name, entry))
+    if entry["family"] == "hnet":  # chunks at the length the ratio loss aims at, as a trained router draws
+        model.fixed_chunk_bytes = model.cfg.target_chunk_bytes
     set_activation_checkpointing(model, options.activation_checkpointing)
     train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
     start = time.perf_counter()
     batches = [collate(w, model.batch_kind, max_word_bytes=model.cfg.max_word_bytes) for w in windows]
-    collate_rate = len(windows) * n_bytes / (time.perf_counter() - start)  # bytes/s on one CPU thread
-    timed = prepare(name, model, [b.to(device) for b in batches], n_bytes, device, lambda m, b: m(b).loss, options)
+    collate_rate = sum(map(batch_bytes, windows)) / (time.perf_counter() - start)  # bytes/s on one CPU thread
+    timed = prepare(name, model, [b.to(device) for b in batches], step_bytes(windows, shape), device,
+                    lambda m, b: m(b).loss, options, shape.accum_steps)
     timed.row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
     return timed
 
 
-def prepare_llama(shape: Shape, windows: list[list[bytes]], n_bytes: int, device,
+def batch_bytes(windows: list[bytes]) -> int:
+    return sum(len(w) for w in windows)
+
+
+def step_bytes(windows: list[list[bytes]], shape: Shape) -> float:
+    """Bytes one timed step trains on: its micro-batches' mean size times their number."""
+    return shape.accum_steps * float(np.mean([batch_bytes(w) for w in windows]))
+
+
+def prepare_llama(entry: dict, windows: list[list[bytes]], shape: Shape, device,
                   options: StepOptions = StepOptions()) -> Timed:
     """The reference at the byte transformer's shape, on the same windows (BOS first, as ours reads them)."""
-    ids = [torch.cat([torch.full((shape.batch_size, 1), 256), collate(w, "bytes").bytes], 1) for w in windows]
-    timed = prepare("llama_reference", llama_reference(shape), [i.to(device) for i in ids], n_bytes, device,
-                    lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss, StepOptions(compile=options.compile))
+    ids = [torch.cat([torch.full((len(w), 1), 256), collate(w, "bytes").bytes], 1) for w in windows]
+    timed = prepare("llama_reference", llama_reference(entry, shape.context_bytes), [i.to(device) for i in ids],
+                    step_bytes(windows, shape), device, lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss,
+                    StepOptions(compile=options.compile), shape.accum_steps)
     # Llama's SwiGLU MLP has 3 matrices of width 8/3·d: the FLOPs of our 2 of width 4·d, up to rounding
-    ours = build_model(model_config_from_dict("bytes", family_entries(shape)["bytes"]))
+    ours = build_model(model_config_from_dict("bytes", entry))
     timed.row.update(family="reference",
                      train_flops_per_byte=TRAIN_MULTIPLIER * forward_flops_per_byte(ours, windows[0]))
     return timed
 
 
-def run(corpus: Path, device: torch.device, shape: Shape, blocks: int, steps_per_block: int, families: list[str],
-        generate_bytes: int = 64, options: StepOptions = StepOptions()) -> pd.DataFrame:
+def run(corpus: Path, device: torch.device, shape: Shape, entries: dict[str, dict], blocks: int,
+        steps_per_block: int, families: list[str], generate_bytes: int = 64,
+        options: StepOptions = StepOptions()) -> pd.DataFrame:
+    """Time ``entries`` (name -> model entry; ``families`` a subset of names, "llama" for the reference,
+    empty for all) at ``shape`` on windows of ``corpus``."""
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
-    windows = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(4)]  # bytes: BPE is not benched
-    n_bytes = sum(len(w) for w in windows[0])
+    windows = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(max(4, shape.accum_steps))]
     peak = next((v for k, v in PEAK_BF16.items() if k in torch.cuda.get_device_name()), None) \
         if device.type == "cuda" else None
     timed, failed = {}, []
@@ -225,11 +241,11 @@ def run(corpus: Path, device: torch.device, shape: Shape, blocks: int, steps_per
                 torch.cuda.empty_cache()
             print(failed[-1], flush=True)
 
-    for name, entry in family_entries(shape).items():
+    for name, entry in entries.items():
         if not families or name in families:
-            attempt(name, entry["family"], lambda: prepare_family(name, entry, windows, n_bytes, device, options))
-    if not families or "llama" in families:
-        attempt("llama_reference", "reference", lambda: prepare_llama(shape, windows, n_bytes, device, options))
+            attempt(name, entry["family"], lambda: prepare_family(name, entry, windows, shape, device, options))
+    if (not families or "llama" in families) and "bytes" in entries:
+        attempt("llama_reference", "reference", lambda: prepare_llama(entries["bytes"], windows, shape, device, options))
     time_interleaved(timed, blocks, steps_per_block, device)
     rate_columns(timed)
     # a prompt of half a window of whole words, then as many new bytes as fit in the other half
@@ -281,7 +297,13 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="byteword.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=Path("results/corpus/enwiki/train.parquet"))
-    parser.add_argument("--gpu", action="store_true", help="run on CUDA in bf16 at the GPU shape")
+    parser.add_argument("--gpu", action="store_true", help="run on CUDA in bf16")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="config whose models and shape are timed (default config.yaml, configs/full.yaml with --gpu)")
+    parser.add_argument("--context-bytes", type=int, default=None, help="window length (default: the config's)")
+    parser.add_argument("--batch-size", type=int, default=None, help="windows per micro-batch (default: the config's)")
+    parser.add_argument("--accum-steps", type=int, default=None,
+                        help="micro-batches per optimizer step (default: the config's grad_accum_steps)")
     parser.add_argument("--blocks", type=int, default=None,
                         help="interleaved timing blocks (default 5 on CPU, 3 on GPU)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per model and block (default 4)")
@@ -301,10 +323,12 @@ def main(argv=None) -> int:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     device = torch.device("cuda" if args.gpu else "cpu")
-    shape = GPU_SHAPE if args.gpu else CPU_SHAPE
+    shape, entries = config_models(args.config or Path("configs/full.yaml" if args.gpu else "config.yaml"))
+    shape = Shape(args.context_bytes or shape.context_bytes, args.batch_size or shape.batch_size,
+                  args.accum_steps or shape.accum_steps)
     options = StepOptions(compile=args.compile, activation_checkpointing=args.activation_checkpointing)
-    table = run(args.corpus, device, shape, args.blocks or (3 if args.gpu else 5), args.steps or 4, args.families,
-                args.generate_bytes or (64 if args.gpu else 8), options)
+    table = run(args.corpus, device, shape, entries, args.blocks or (3 if args.gpu else 5), args.steps or 4,
+                args.families, args.generate_bytes or (64 if args.gpu else 8), options)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = ("throughput_gpu" if args.gpu else "throughput_cpu") + options.suffix
     table.to_parquet(args.out / f"{stem}.parquet", index=False)

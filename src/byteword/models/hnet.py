@@ -64,16 +64,25 @@ def ema_over_chunks(z: torch.Tensor, P: torch.Tensor) -> torch.Tensor:
 def chunks(h: torch.Tensor, p: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(B, T, d) encoder states, (B, T) boundary probabilities and (B, T) bool boundaries -> the chunk
     holding each position (B, T) (its latest boundary), the chunk states z (B, C, d) (the encoder state at
-    each boundary, in order; padded chunks last) and each chunk's boundary probability P (B, C)."""
-    B, T = b.shape
+    each boundary, in order; padded chunks last, zero) and each chunk's boundary probability P (B, C)."""
     chunk_of = (b.long().cumsum(1) - 1).clamp(min=0)  # (B, T)
-    C = max(int(b.sum(1).max()), 1)
-    rows = torch.arange(B, device=b.device)[:, None].expand(B, T)[b]  # (M,) one per boundary
-    z = h.new_zeros(B, C, h.shape[-1])
-    z[rows, chunk_of[b]] = h[b]
-    P = p.new_zeros(B, C)
-    P[rows, chunk_of[b]] = p[b]
-    return chunk_of, z, P
+    C = int(b.sum(1).max().clamp(min=1))
+    torch._check(C >= 1)  # for the compiler, which cannot see either from a data-dependent count
+    torch._check(C <= b.shape[1])
+    to = torch.where(b, chunk_of, C)  # positions inside a chunk write to a spare chunk C, then dropped
+    z = h.new_zeros(h.shape[0], C + 1, h.shape[-1]).scatter(1, to[..., None].expand(-1, -1, h.shape[-1]), h)
+    P = p.new_zeros(p.shape[0], C + 1).scatter(1, to, p)
+    return chunk_of, z[:, :C], P[:, :C]
+
+
+def fixed_rate_boundaries(p: torch.Tensor, mask: torch.Tensor, chunk_bytes: float) -> torch.Tensor:
+    """(B, T) boundary probabilities and real positions -> (B, T) bool: each row's ceil(n / chunk_bytes)
+    positions of highest p (n its real positions; position 0, p = 1, first among ties), for timing a model
+    at a set chunk length. Not causal (a row's ranking reads all of it): never used to score."""
+    quota = torch.ceil(mask.sum(1) / chunk_bytes)  # (B,)
+    order = torch.where(mask, p, -1.0).argsort(dim=1, descending=True, stable=True)
+    rank = order.argsort(dim=1)  # (B, T): 0 for the highest p of the row
+    return (rank < quota[:, None]) & mask
 
 
 class HNet(nn.Module):
@@ -111,6 +120,8 @@ class HNet(nn.Module):
         k = F.normalize(self.router_k(h[:, :-1]), dim=-1)  # (B, T-1, d): k_{t-1}
         p = ((1 - (q * k).sum(-1)) / 2).clamp(0, 1)  # (B, T-1)
         p = torch.cat([torch.ones_like(p[:, :1]), p], dim=1) * mask  # (B, T), p_0 = 1
+        if self.fixed_chunk_bytes:
+            return h, p, fixed_rate_boundaries(p, mask, self.fixed_chunk_bytes)
         return h, p, (p >= 0.5) & mask
 
     def byte_states(self, ids: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -142,6 +153,11 @@ class HNet(nn.Module):
         return ModelOutput(byte_logprobs=lp, byte_mask=mask, boundaries=s["boundaries"], aux_loss=aux,
                            hidden={k: s[k] for k in ("byte", "encoder", "chunk", "boundary_prob")},
                            **byte_greedy_hits(logp, x, self.training))
+
+    # Benchmarks time the model at the chunk length the ratio loss aims at, not at the few chunks an
+    # untrained router draws: set to a length in bytes, each row opens chunks at its most likely boundaries
+    # at that rate (``fixed_rate_boundaries``); None in training and evaluation.
+    fixed_chunk_bytes: float | None = None
 
     # Compute matching sizes an untrained model, whose router draws far fewer chunks than it will once
     # trained; it sets this to target_chunk_bytes so that FLOPs assume the length the ratio loss aims at.

@@ -25,12 +25,16 @@ _ROTATIONS: dict = {}  # (T, Dh, device, base) -> the complex rotations of rotar
 
 def rotations(T: int, Dh: int, device, base: float = 10000.0) -> torch.Tensor:
     """(T, Dh/2) complex64 e^(i·t·base^(-2j/Dh)): position t turns channel pair j by that angle. Built once
-    per shape and kept, rather than recomputed by every layer of every step."""
+    per shape and kept, rather than recomputed by every layer of every step; compiled, computed in the
+    graph (T may be a symbolic size there, such as SpaceByte's count of global positions)."""
     key = (T, Dh, str(device), base)
-    if key not in _ROTATIONS:
+    if torch.compiler.is_compiling() or key not in _ROTATIONS:
         freqs = base ** (-torch.arange(0, Dh, 2, device=device, dtype=torch.float32) / Dh)  # (Dh/2,)
         angles = torch.arange(T, device=device, dtype=torch.float32)[:, None] * freqs  # (T, Dh/2)
-        _ROTATIONS[key] = torch.polar(torch.ones_like(angles), angles)
+        rotation = torch.polar(torch.ones_like(angles), angles)
+        if torch.compiler.is_compiling():
+            return rotation
+        _ROTATIONS[key] = rotation
     return _ROTATIONS[key]
 
 

@@ -90,31 +90,35 @@ class SpaceByte(nn.Module):
 
     def global_stack(self, ids: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """(B, T) input ids (BOS first), (B, T) bool real positions -> the byte stream after the encoder
-        ``h`` (B, T, d), the global positions ``is_global`` (B, T) bool, their ``rows``, ``pos`` and ``slot``
-        (N,) each (slot: rank of the position among its row's global positions), the global stack's
-        inputs ``g_in`` (B, G, d_bb) and its outputs ``g`` (B, G, d_bb); padding slots come last."""
+        ``h`` (B, T, d), the global positions ``is_global`` (B, T) bool, each position's ``slot`` (B, T)
+        (the rank of its row's latest global position, so a global position's own slot), the global
+        stack's inputs ``g_in`` (B, G, d_bb) and its outputs ``g`` (B, G, d_bb); padding slots come last
+        and read position 0. No tensor has a data-dependent shape but the G of the global sequence."""
         B, T = ids.shape
         mask = attention_mask(T, causal=True, window=self.cfg.attention_window, device=ids.device)
         h = self.embed(ids)  # (B, T, d)
         for block in self.encoder:
             h = block(h, mask, True)
         is_global = global_inputs(ids) & real  # (B, T)
-        rows, pos = is_global.nonzero(as_tuple=True)  # (N,) each: row-major, so slots ascend with pos
-        slot = is_global.long().cumsum(1)[rows, pos] - 1  # (N,)
-        G = int(is_global.sum(1).max()) if len(rows) else 0
-        idx = torch.zeros(B, G, dtype=torch.long, device=ids.device)  # padding slots read position 0
-        idx[rows, slot] = pos
+        slot = (is_global.long().cumsum(1) - 1).clamp(min=0)  # (B, T)
+        G = int(is_global.sum(1).max().clamp(min=1))  # BOS is global in every row with a real position
+        torch._check(G >= 1)  # for the compiler, which cannot see either from a data-dependent count
+        torch._check(G <= T)
+        # the position of each slot; positions that are not global write to a spare slot G, then dropped
+        where = torch.arange(T, device=ids.device).expand(B, T)
+        idx = torch.zeros(B, G + 1, dtype=torch.long, device=ids.device)
+        idx = idx.scatter(1, torch.where(is_global, slot, G), where)[:, :G]
         g_in = self.to_global(h.gather(1, idx[..., None].expand(-1, -1, h.shape[-1])))  # (B, G, d_bb)
-        return {"h": h, "is_global": is_global, "rows": rows, "pos": pos, "slot": slot, "g_in": g_in,
-                "g": self.backbone(g_in, causal=True)}
+        return {"h": h, "is_global": is_global, "slot": slot, "g_in": g_in, "g": self.backbone(g_in, causal=True)}
 
     def hidden_states(self, ids: torch.Tensor, real: torch.Tensor):
         """(B, T) input ids (BOS first), (B, T) bool real positions -> final byte states (B, T, d),
         global states (B, G, d_bb) and the global positions (B, T) bool."""
         s = self.global_stack(ids, real)
-        rows, pos, g = s["rows"], s["pos"], s["g"]
-        h = s["h"].index_put((rows, pos), self.from_global(g[rows, s["slot"]]).to(s["h"].dtype), accumulate=True)
-        return self.decoder(h, causal=True, window=self.cfg.attention_window), g, s["is_global"]
+        back = self.from_global(s["g"]).to(s["h"].dtype)  # (B, G, d)
+        at = back.gather(1, s["slot"][..., None].expand(-1, -1, back.shape[-1]))  # (B, T, d): latest slot's
+        h = s["h"] + torch.where(s["is_global"][..., None], at, 0.0)  # added at the global positions only
+        return self.decoder(h, causal=True, window=self.cfg.attention_window), s["g"], s["is_global"]
 
     def forward(self, batch) -> ModelOutput:
         x, real = batch.bytes, batch.byte_mask  # (B, W): predict every byte, the first one from BOS
