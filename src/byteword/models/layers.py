@@ -42,7 +42,7 @@ def rotary(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
     """Rotary position embedding on (..., T, Dh): position t rotates channel pairs (2j, 2j+1) by
     t * base^(-2j/Dh).
 
-    Eager on a CPU, the pairs are complex numbers and one complex product turns them all (a quarter of
+    Eager on a CPU, the pairs are complex numbers and one complex product turns them all (a fifth of
     the time of the real form below, fwd + bwd, at the demo's shapes); compiled, or in half precision,
     the real form, which inductor fuses into one kernel and which needs no float32 copy."""
     T, Dh = x.shape[-2], x.shape[-1]
