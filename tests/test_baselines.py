@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from byteword.data import Window, WindowSampler, eval_windows
+from byteword.data import Window, eval_windows
 from byteword.evaluation.compressors import CONDITIONED, conditioned_bits, ppmd_bpb
 from byteword.evaluation.ngram import NgramModel, choose_order
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from byteword.evaluation.conditions import condition_summary, condition_tables, shift_tables
+from byteword.evaluation.conditions import condition_summary, shift_tables
 
 RNG = np.random.default_rng(3)
 
@@ -69,4 +69,4 @@ def test_the_summary_has_every_model_and_baseline_per_condition_with_paired_rows
     pair = paired.set_index(["perturbation", "model_a", "model_b"]).loc[("clean", "b", "a")]
     assert pair["paired_seeds"] == 2 and pair["excludes_zero"]
     with pytest.raises(ValueError, match="condition column 'language'"):
-        condition_tables(windows, "language")
+        condition_summary(runs, windows, baselines, "language")

@@ -80,7 +80,8 @@ def test_word_batch_rebuilds_every_window():
     assert int(batch.word_len.max()) <= 6
     for i, w in enumerate(windows):
         n = int((batch.word_len[i] > 0).sum())
-        rebuilt = b"".join(bytes(batch.word_bytes[i, j, : batch.word_len[i, j]].tolist()) for j in range(n))
+        starts, lengths = batch.word_start[i, :n].tolist(), batch.word_len[i, :n].tolist()
+        rebuilt = b"".join(bytes(batch.bytes[i, s: s + length].tolist()) for s, length in zip(starts, lengths))
         assert rebuilt == w
         assert batch.word_start[i, :n].tolist() == [0] + batch.word_len[i, : n - 1].cumsum(0).tolist()
 
@@ -89,22 +90,19 @@ def word_batch_one_word_at_a_time(windows, max_word_bytes):
     """The word batch built the plain way, one word at a time: the specification the gathered one meets."""
     words = [[w.encode("utf-8") for w in split_words(x.decode("utf-8"), max_word_bytes)] for x in windows]
     n = max(len(ws) for ws in words)
-    L = max((len(w) for ws in words for w in ws), default=1)
-    word_bytes, word_len, word_start = torch.zeros(len(windows), n, L, dtype=torch.long), \
-        torch.zeros(len(windows), n, dtype=torch.long), torch.zeros(len(windows), n, dtype=torch.long)
+    word_len, word_start = torch.zeros(len(windows), n, dtype=torch.long), torch.zeros(len(windows), n, dtype=torch.long)
     for i, ws in enumerate(words):
         pos = 0
         for j, w in enumerate(ws):
-            word_bytes[i, j, : len(w)] = torch.tensor(list(w))
             word_len[i, j], word_start[i, j] = len(w), pos
             pos += len(w)
-    return word_bytes, word_len, word_start
+    return word_len, word_start
 
 
 @pytest.mark.parametrize("max_word_bytes", [4, 6, 16])
 def test_the_gathered_word_batch_equals_the_one_built_word_by_word(max_word_bytes):
     windows = [*split_windows(TEXT, 64), b"", " ".encode(), "Привет".encode(), b"a" * 40]
     batch = collate(windows, "words", max_word_bytes=max_word_bytes)
-    for got, want in zip((batch.word_bytes, batch.word_len, batch.word_start),
+    for got, want in zip((batch.word_len, batch.word_start),
                          word_batch_one_word_at_a_time(windows, max_word_bytes)):
         assert got.dtype == want.dtype and torch.equal(got, want)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from byteword.segment import split_words, word_byte_starts
+from byteword.segment import split_words, word_byte_lengths
 
 AWKWARD = [
     "",
@@ -39,8 +39,8 @@ def test_long_words_are_chopped_at_character_boundaries():
         split_words("abc", 3)
 
 
-def test_word_byte_starts_match_the_words():
+def test_word_byte_lengths_match_the_words_and_tile_the_text():
     text = "Привет мир, ok"
-    starts = word_byte_starts(text)
-    lengths = [len(w.encode()) for w in split_words(text)]
-    assert starts.tolist() == [sum(lengths[:i]) for i in range(len(lengths))]
+    lengths = word_byte_lengths(text)
+    assert lengths.tolist() == [len(w.encode()) for w in split_words(text)]
+    assert int(lengths.sum()) == len(text.encode())

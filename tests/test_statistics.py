@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from byteword.evaluation.bootstrap import paired_difference, ratio_ci, seed_bpb, seed_paired_difference
-from byteword.evaluation.bpb import bits_per_byte, bootstrap_ci
+from byteword.evaluation.bootstrap import (paired_difference, ratio_ci, resample_indices, seed_bpb,
+                                           seed_paired_difference)
+from byteword.evaluation.bpb import bits_per_byte
 from byteword.evaluation.paired import baseline_rows, bpb_tables, with_intervals
 
 LN2 = math.log(2)
@@ -20,6 +21,16 @@ def windows(n_docs=30, per_doc=8, seed=0, integer=False):
     rate = rng.uniform(0.5, 1.5, len(n_bytes))
     nll = rng.integers(10, 300, len(n_bytes)).astype(float) if integer else n_bytes * rate
     return nll, n_bytes, np.repeat(np.arange(n_docs), per_doc)
+
+
+def bootstrap_ci(nll_nats, n_bytes, n_resamples: int = 1000, level: float = 0.95, seed: int = 0):
+    """The reference: a percentile interval of BPB over windows resampled with replacement, each window on
+    its own (a ratio of sums each time)."""
+    nll_nats, n_bytes = np.asarray(nll_nats, float), np.asarray(n_bytes, float)
+    idx = resample_indices(len(nll_nats), n_resamples, seed)
+    samples = nll_nats[idx].sum(1) / (LN2 * n_bytes[idx].sum(1))
+    alpha = (1 - level) / 2
+    return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
 
 
 def long_rows(runs: dict, n_bytes, doc) -> pd.DataFrame:

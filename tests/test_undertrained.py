@@ -1,7 +1,6 @@
 """Under-trained token indicators: known AUCs on synthetic weights, counts from a real tokenizer."""
 
 import numpy as np
-import pytest
 
 from byteword.evaluation import undertrained
 from conftest import SAMPLE

@@ -184,7 +184,7 @@ def prepare_family(name: str, entry: dict, windows: list[list[bytes]], shape: Sh
 
     torch.manual_seed(0)
     model = build_model(model_config_from_dict(name, entry))
-    if entry["family"] == "hnet":  # chunks at the length the ratio loss aims at, as a trained router draws
+    if hasattr(model, "fixed_chunk_bytes"):  # chunks at the length the ratio loss aims at, as trained
         model.fixed_chunk_bytes = model.cfg.target_chunk_bytes
     set_activation_checkpointing(model, options.activation_checkpointing)
     train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])

@@ -17,11 +17,14 @@ from byteword.flops import TRAIN_MULTIPLIER
 
 
 def job_train_flops(training: dict) -> float:
-    """Training FLOPs of one job from a config's training section."""
-    if training.get("train_flops") is not None:
-        return float(training["train_flops"])
-    if training.get("flops_per_byte") is not None:
-        return TRAIN_MULTIPLIER * float(training["flops_per_byte"]) * float(training.get("train_bytes", 2_000_000))
+    """Training FLOPs of one job from a config's training section: its budget, or its bytes at its target."""
+    from byteword.train import train_config_from_dict
+
+    tc = train_config_from_dict(training)
+    if tc.train_flops is not None:
+        return float(tc.train_flops)
+    if tc.flops_per_byte is not None:
+        return TRAIN_MULTIPLIER * tc.flops_per_byte * tc.budget_bytes()
     raise ValueError("training sets neither train_flops nor flops_per_byte, so its FLOPs are only known after "
                      "building each model; add flops_per_byte (and train_flops) to estimate GPU-hours")
 

@@ -5,7 +5,7 @@ an evaluation window holds up to ``context_bytes`` bytes of one document, scores
 reads the bytes before as context (``eval_windows``); a training window starts at a random character
 boundary of a document (``WindowSampler``). Batches are built from windows by the model's
 ``batch_kind``: "bytes" (byte transformer), "bpe" (the document's token ids with each token's last
-byte) or "words" (bytes per word, split inside the window).
+byte) or "words" (the window bytes with the length and start of each word, split inside the window).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class Batch:
     targets: torch.Tensor | None = None  # bpe: (B, T) next tokens
     target_mask: torch.Tensor | None = None  # bpe: (B, T) bool
     token_end: torch.Tensor | None = None  # bpe: (B, T) window index of each target token's last byte
-    word_bytes: torch.Tensor | None = None  # words: (B, N, L) bytes of each word, 0-padded
     word_len: torch.Tensor | None = None  # words: (B, N) bytes per word, 0 for padding words
     word_start: torch.Tensor | None = None  # words: (B, N) window index of each word's first byte
 
@@ -290,27 +289,17 @@ def _pad(rows: list[list[int]], value: int, width: int | None = None) -> torch.T
     return out
 
 
-def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Each window's words (``split_words``) as (B, n, L) bytes, zero-padded, with their (B, n) lengths and
-    start offsets. The words concatenate back to the window, so word j of a window is its bytes from the
-    sum of the earlier lengths on: one gather per window, no tensor per word."""
+def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each window's words (``split_words``) as their (B, n) byte lengths and start offsets, zero-padded.
+    The words tile the window, so word j of a window is its bytes from the sum of the earlier lengths on
+    (the model reads them from ``Batch.bytes``)."""
     lengths = [word_byte_lengths(x.data.decode("utf-8"), max_word_bytes) for x in windows]
     n = max(len(lens) for lens in lengths)
-    L = max((int(lens.max()) for lens in lengths if len(lens)), default=1)
-    word_bytes = np.zeros((len(windows), n, L), dtype=np.int64)
     word_len = np.zeros((len(windows), n), dtype=np.int64)
     word_start = np.zeros((len(windows), n), dtype=np.int64)
-    offsets = np.arange(L)
-    for i, (window, lens) in enumerate(zip(windows, lengths)):
-        if not len(lens):
-            continue
-        starts = np.cumsum(lens) - lens  # (n_i,): the words tile the window
-        inside = offsets[None, :] < lens[:, None]  # (n_i, L)
-        index = np.where(inside, starts[:, None] + offsets[None, :], 0)
-        data = np.frombuffer(window.data, dtype=np.uint8)
-        word_bytes[i, : len(lens)] = np.where(inside, data[index], 0)
-        word_len[i, : len(lens)], word_start[i, : len(lens)] = lens, starts
-    return torch.from_numpy(word_bytes), torch.from_numpy(word_len), torch.from_numpy(word_start)
+    for i, lens in enumerate(lengths):
+        word_len[i, : len(lens)], word_start[i, : len(lens)] = lens, np.cumsum(lens) - lens
+    return torch.from_numpy(word_len), torch.from_numpy(word_start)
 
 
 def as_window(w) -> Window:
@@ -347,6 +336,6 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
         batch.token_end = _pad(ends, 0)
         return batch
     if kind == "words":
-        batch.word_bytes, batch.word_len, batch.word_start = _word_table(windows, max_word_bytes)
+        batch.word_len, batch.word_start = _word_table(windows, max_word_bytes)
         return batch
     raise ValueError(f"unknown batch kind {kind!r}")

@@ -50,9 +50,3 @@ def split_words(text: str, max_word_bytes: int | None = None) -> list[str]:
 def word_byte_lengths(text: str, max_word_bytes: int | None = None) -> np.ndarray:
     """UTF-8 length (int64) of each word of ``text``: the words tile the text, so these sum to its bytes."""
     return np.array([len(w.encode("utf-8")) for w in split_words(text, max_word_bytes)], dtype=np.int64)
-
-
-def word_byte_starts(text: str, max_word_bytes: int | None = None) -> np.ndarray:
-    """Byte offsets (int64) at which each word of ``text`` starts in its UTF-8 encoding."""
-    lengths = word_byte_lengths(text, max_word_bytes)
-    return np.cumsum(lengths) - lengths

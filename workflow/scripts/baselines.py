@@ -14,9 +14,9 @@ from byteword.corpus import read_split
 from byteword.data import eval_windows, seen_windows
 from byteword.evaluation.bootstrap import ratio_ci
 from byteword.evaluation.compressors import PPMD_ORDER, compressor_bpb, conditioned_bits, ppmd_bpb
-from byteword.evaluation.languages import language_texts, language_windows
+from byteword.evaluation.languages import evaluation_texts, language_windows
 from byteword.evaluation.ngram import LN2, choose_order
-from byteword.evaluation.noise import noise_documents, perturbed_documents
+from byteword.evaluation.noise import noise_documents, noise_windows
 from byteword.provenance import with_provenance, write_parquet
 from byteword.train import train_config_from_dict
 from byteword.workflow_io import log_to
@@ -96,14 +96,14 @@ write_parquet(pd.concat(per_window, ignore_index=True), snakemake.output.windows
 t0 = time.perf_counter()
 noise, rows = ev["noise"], []
 if noise["perturbations"]:
-    noisy = perturbed_documents(noise_documents(test_texts, noise["test_bytes"]), noise["perturbations"], noise["seed"])
-    for name, texts in noisy.items():
-        windows = eval_windows(texts, context, stride)
+    noisy = noise_windows(noise_documents(test_texts, noise["test_bytes"]), noise["perturbations"], noise["seed"],
+                          context, stride)
+    for name, windows in noisy.items():
         clusters = [w.doc for w in windows]
         rows += [window_rows(windows, clusters, score(windows), model, perturbation=name)
                  for model, *_, score in scorers]
 write_parquet(pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(), snakemake.output.noise)
-texts = {snakemake.params.language: test_texts, **language_texts(ev["languages"])}
+texts = evaluation_texts(snakemake.params.language, test_texts, ev["languages"])
 rows = [window_rows(windows, clusters, score(windows), model, language=lang)
         for lang, (windows, clusters, _) in language_windows(texts, context, stride, ev["language_bytes"]).items()
         for model, *_, score in scorers]

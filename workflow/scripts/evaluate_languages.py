@@ -2,18 +2,14 @@
 in other languages (one row per language), and its per-window rows for the summary's paired intervals."""
 
 from byteword.corpus import read_split
-from byteword.evaluation.languages import language_texts, score_languages
+from byteword.evaluation.languages import evaluation_texts, score_languages
 from byteword.provenance import model_identity, with_provenance, write_parquet
 from byteword.workflow_io import load_job_model
 
 ev = snakemake.params.evaluation
 loaded = load_job_model(snakemake)
 meta = loaded.meta
-own = snakemake.params.language
-if own in ev["languages"]:
-    raise ValueError(f"evaluation.languages names {own!r}, the language of corpus {meta['corpus']!r} itself, whose "
-                     f"test split already stands for it; drop that entry or give the corpus another language")
-texts = {own: read_split(snakemake.input.test)["text"].tolist(), **language_texts(ev["languages"])}
+texts = evaluation_texts(snakemake.params.language, read_split(snakemake.input.test)["text"], ev["languages"])
 table, windows = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["stride_bytes"],
                                  ev["language_bytes"], loaded.tokenizer, batch_size=ev["batch_size"],
                                  n_resamples=ev["bootstrap_resamples"])

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from byteword.evaluation.paired import baseline_rows, bpb_tables, with_intervals
+from byteword.evaluation.paired import models_and_baselines
 from byteword.models import describe_variant
 from byteword.provenance import with_provenance, write_parquet
 from byteword.workflow_io import log_to
@@ -24,15 +24,13 @@ models["bytes_per_chunk"] = (models["n_bytes"] / models["n_chunks"]).where(model
 # per-window NLL of every run and baseline (a baseline's seed is "" unless it was counted on one run's draws)
 windows = pd.concat([pd.read_parquet(p) for p in snakemake.input.windows], ignore_index=True)
 baselines = pd.read_parquet(snakemake.input.baselines)
-windows = pd.concat([windows, baselines], ignore_index=True)
-tables = bpb_tables(windows, n_resamples=snakemake.params.resamples)
-models = with_intervals(models, tables)
 # windowed baselines get the models' document intervals and their labels; whole-text compressors (no
 # windows: they read the test text at once) are rows of their own, labelled as such
+rows, tables = models_and_baselines(models, windows, baselines, n_resamples=snakemake.params.resamples)
 labels = pd.read_parquet(snakemake.input.baseline_summary)
-baseline_table = baseline_rows(baselines, tables).merge(labels[["model", "label", "order"]], on="model", how="left")
+rows = rows.merge(labels[["model", "label", "order"]], on="model", how="left")
 whole_text = labels[~labels["model"].isin(baselines["model"])].assign(family="compressor", kind="compressor")
-table = pd.concat([models, baseline_table, whole_text], ignore_index=True)
+table = pd.concat([rows, whole_text], ignore_index=True)
 print(table[["model", "variant", "value", "ci_low", "ci_high", "seed_sd", "n_docs", "flops_per_byte",
              "bytes_per_chunk"]].to_string())
 write_parquet(table, snakemake.output.bpb)

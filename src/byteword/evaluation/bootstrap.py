@@ -147,11 +147,21 @@ def bpb_samples(docs: DocumentResamples, runs: Runs, stream: int = MODEL_STREAMS
     return (runs.resampled * weights).sum(1) / (LN2 * docs.byte_sums)
 
 
+def run_bpbs(docs: DocumentResamples, runs: Runs) -> np.ndarray:
+    """(S,) each run's BPB on all of the documents."""
+    return runs.totals / (LN2 * docs.total_bytes)
+
+
+def mean_bpb(docs: DocumentResamples, runs: Runs) -> float:
+    """The runs' mean BPB on all of the documents: ``bpb_interval``'s value, without its resamples."""
+    return float(run_bpbs(docs, runs).mean())
+
+
 def bpb_interval(docs: DocumentResamples, runs: Runs, level: float = 0.95) -> dict:
     """Mean BPB over seeds with its interval over resampled documents and seeds, the seeds' standard
     deviation (NaN with one seed) and n_seeds. With fewer than two documents nothing can be resampled and
     the interval is NaN (a point interval would claim certainty)."""
-    per_seed = runs.totals / (LN2 * docs.total_bytes)  # (S,)
+    per_seed = run_bpbs(docs, runs)  # (S,)
     low, high = document_interval(bpb_samples(docs, runs), docs.n_docs, level)
     return {"value": float(per_seed.mean()), "ci_low": low, "ci_high": high,
             "seed_sd": float(per_seed.std(ddof=1)) if runs.n_seeds > 1 else float("nan"), "n_seeds": runs.n_seeds}

@@ -14,7 +14,6 @@ import torch
 from tqdm import tqdm
 
 from byteword.data import as_window, collate
-from byteword.evaluation.bootstrap import resample_indices
 
 
 class WindowScores(NamedTuple):
@@ -74,12 +73,3 @@ def interval_clusters(windows, min_docs: int = 8, block_bytes: int = 2048) -> tu
 
 def bits_per_byte(nll_nats, n_bytes) -> float:
     return float(np.sum(nll_nats) / (math.log(2) * np.sum(n_bytes)))
-
-
-def bootstrap_ci(nll_nats, n_bytes, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile interval of BPB over windows resampled with replacement (a ratio of sums each time)."""
-    nll_nats, n_bytes = np.asarray(nll_nats, float), np.asarray(n_bytes, float)
-    idx = resample_indices(len(nll_nats), n_resamples, seed)
-    samples = nll_nats[idx].sum(1) / (math.log(2) * n_bytes[idx].sum(1))
-    alpha = (1 - level) / 2
-    return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))

@@ -13,16 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from byteword.evaluation.bootstrap import bpb_interval, bpb_samples, difference_samples, document_interval
-from byteword.evaluation.paired import BPBTables, baseline_rows, bpb_tables, resampled_runs, with_intervals
-
-
-def condition_tables(rows: pd.DataFrame, column: str, n_resamples: int = 1000, level: float = 0.95,
-                     seed: int = 0) -> dict[str, BPBTables]:
-    """{condition: its ``BPBTables``}, conditions in order of appearance."""
-    if column not in rows:
-        raise ValueError(f"per-window rows lack the condition column {column!r} (have {', '.join(rows.columns)})")
-    return {cond: bpb_tables(part, n_resamples, level, seed) for cond, part in rows.groupby(column, sort=False)}
+from byteword.evaluation.bootstrap import bpb_samples, difference_samples, document_interval, mean_bpb
+from byteword.evaluation.paired import antisymmetric_pairs, models_and_baselines, resampled_runs
 
 
 def condition_summary(runs: pd.DataFrame, windows: pd.DataFrame, baselines: pd.DataFrame, column: str,
@@ -31,12 +23,13 @@ def condition_summary(runs: pd.DataFrame, windows: pd.DataFrame, baselines: pd.D
     with its BPB in ``value`` (the evaluations' own tables); ``windows`` and ``baselines`` the per-window
     rows of the models and of the baselines. Each row of the summary gets its run's document interval and
     its model's seed-aware numbers (``paired.with_intervals``); the baselines are rows of their own."""
-    tables = condition_tables(pd.concat([windows, baselines], ignore_index=True), column, n_resamples, level)
+    if column not in windows:
+        raise ValueError(f"per-window rows lack the condition column {column!r} (have {', '.join(windows.columns)})")
     summary, paired = [], []
-    for cond, t in tables.items():
-        summary.append(with_intervals(runs[runs[column] == cond], t))
-        if len(base := baselines[baselines[column] == cond]):
-            summary.append(baseline_rows(base, t).assign(**{column: cond}))
+    for cond in dict.fromkeys(windows[column]):
+        rows, t = models_and_baselines(runs[runs[column] == cond], windows[windows[column] == cond],
+                                       baselines[baselines[column] == cond], n_resamples, level)
+        summary.append(rows.assign(**{column: cond}))
         paired.append(t.paired.assign(**{column: cond}))
     return pd.concat(summary, ignore_index=True), pd.concat(paired, ignore_index=True)
 
@@ -54,6 +47,8 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
         raise ValueError(f"no {column} {reference!r} to measure the others against (have {', '.join(parts)})")
     base_docs, base_runs = resampled_runs(parts.pop(reference), n_resamples, seed)
     base_ids = np.unique(rows.loc[rows[column] == reference, "doc"])
+    before = {m: (mean_bpb(base_docs, r), bpb_samples(base_docs, r)) for m, r in base_runs.items()}  # once each
+    base_pairs = {}  # (a, b) -> the reference's difference and its resamples, drawn once for every condition
     models, pairs = [], []
     for cond, part in parts.items():
         if not np.array_equal(np.unique(part["doc"]), base_ids):
@@ -63,25 +58,25 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
         if set(runs) != set(base_runs):
             raise ValueError(f"{column} {cond!r} has models {sorted(runs)}, {reference!r} has {sorted(base_runs)}")
         for model, r in runs.items():
-            after, before = bpb_interval(docs, r)["value"], bpb_interval(base_docs, base_runs[model])["value"]
-            samples_after, samples_before = bpb_samples(docs, r), bpb_samples(base_docs, base_runs[model])
+            (value_before, samples_before), value_after = before[model], mean_bpb(docs, r)
+            samples_after = bpb_samples(docs, r)
             shift_low, shift_high = document_interval(samples_after - samples_before, docs.n_docs, level)
             ratio_low, ratio_high = document_interval(samples_after / samples_before, docs.n_docs, level)
-            models.append({column: cond, "model": model, "shift": after - before, "shift_ci_low": shift_low,
-                           "shift_ci_high": shift_high, "ratio": after / before, "ratio_ci_low": ratio_low,
-                           "ratio_ci_high": ratio_high})
-        names = list(runs)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                value, samples, paired = difference_samples(docs, runs[a], runs[b])
-                value0, samples0, _ = difference_samples(base_docs, base_runs[a], base_runs[b])
-                low, high = document_interval(samples - samples0, docs.n_docs, level)
-                for first, second, sign in ((a, b, 1.0), (b, a, -1.0)):
-                    lo, hi = (low, high) if sign > 0 else (-high, -low)
-                    pairs.append({column: cond, "model_a": first, "model_b": second,
-                                  "shift_difference": sign * (value - value0) + 0.0, "shift_ci_low": lo + 0.0,
-                                  "shift_ci_high": hi + 0.0, "paired_seeds": paired})
-    pairs = pd.DataFrame(pairs, columns=[column, "model_a", "model_b", "shift_difference", "shift_ci_low",
-                                         "shift_ci_high", "paired_seeds"])
+            models.append({column: cond, "model": model, "shift": value_after - value_before,
+                           "shift_ci_low": shift_low, "shift_ci_high": shift_high, "ratio": value_after / value_before,
+                           "ratio_ci_low": ratio_low, "ratio_ci_high": ratio_high})
+
+        def shift_difference(a, b):
+            value, samples, paired = difference_samples(docs, runs[a], runs[b])
+            if (a, b) not in base_pairs:
+                base_pairs[a, b] = difference_samples(base_docs, base_runs[a], base_runs[b])[:2]
+            value0, samples0 = base_pairs[a, b]
+            low, high = document_interval(samples - samples0, docs.n_docs, level)
+            return {"value": value - value0, "ci_low": low, "ci_high": high, "paired_seeds": paired}
+
+        pairs.append(antisymmetric_pairs(list(runs), shift_difference).assign(**{column: cond}))
+    pairs = pd.concat(pairs, ignore_index=True) if pairs else antisymmetric_pairs([], None).assign(**{column: None})
+    pairs = pairs.rename(columns={"value": "shift_difference", "ci_low": "shift_ci_low", "ci_high": "shift_ci_high"})
+    pairs = pairs[[column, "model_a", "model_b", "shift_difference", "shift_ci_low", "shift_ci_high", "paired_seeds"]]
     pairs["shift_excludes_zero"] = (pairs["shift_ci_low"] > 0) | (pairs["shift_ci_high"] < 0)
     return pd.DataFrame(models), pairs

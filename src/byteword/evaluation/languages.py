@@ -25,6 +25,15 @@ def language_texts(sources: dict[str, dict]) -> dict[str, list[str]]:
             for lang, entry in sources.items()}
 
 
+def evaluation_texts(own: str, test_texts: list[str], sources: dict[str, dict]) -> dict[str, list[str]]:
+    """{language: documents}: the corpus's own test split under its language ``own``, then every
+    evaluation-only source; a source listed under ``own`` is refused (the test split stands for it)."""
+    if own in sources:
+        raise ValueError(f"evaluation.languages names {own!r}, the language of the corpus itself, whose test split "
+                         f"already stands for it; drop that entry or give the corpus another language")
+    return {own: list(test_texts), **language_texts(sources)}
+
+
 def language_windows(texts: dict[str, list[str]], context_bytes: int, stride_bytes: int, max_bytes: int | None,
                      tokenizer=None) -> dict[str, tuple[list, np.ndarray, str]]:
     """{language: (its evaluation windows, the cluster of each window, the cluster's name)}: the clusters

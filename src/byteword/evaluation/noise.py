@@ -104,6 +104,16 @@ def perturbed_documents(docs: list[str], names: list[str], seed: int = 0) -> dic
     return {"clean": docs, **{name: [perturb(d, name, seed=seed + i) for i, d in enumerate(docs)] for name in names}}
 
 
+def noise_windows(docs: list[str], names: list[str], seed: int, context_bytes: int, stride_bytes: int,
+                  tokenizer=None) -> dict:
+    """{"clean" or perturbation: the evaluation windows of its ``perturbed_documents``}, the windows every
+    model and every baseline scores."""
+    from byteword.data import eval_windows
+
+    return {name: eval_windows(texts, context_bytes, stride_bytes, tokenizer=tokenizer)
+            for name, texts in perturbed_documents(docs, names, seed).items()}
+
+
 def score_noise(model, docs: list[str], names: list[str], context_bytes: int, stride_bytes: int, tokenizer=None,
                 batch_size: int = 16, n_resamples: int = 1000, seed: int = 0):
     """One row per perturbation (and "clean"): each document perturbed (``perturbed_documents``) and cut
@@ -112,13 +122,11 @@ def score_noise(model, docs: list[str], names: list[str], context_bytes: int, st
     (perturbation, window, doc, nll_nats, n_bytes) that the summary resamples."""
     import pandas as pd
 
-    from byteword.data import eval_windows
     from byteword.evaluation.bootstrap import ratio_ci
     from byteword.evaluation.bpb import score_windows
 
     rows, windows = [], []
-    for name, texts in perturbed_documents(docs, names, seed).items():
-        cut = eval_windows(texts, context_bytes, stride_bytes, tokenizer=tokenizer)
+    for name, cut in noise_windows(docs, names, seed, context_bytes, stride_bytes, tokenizer).items():
         scores = score_windows(model, cut, tokenizer, batch_size=batch_size)
         low, high = ratio_ci(scores.nll, scores.n_bytes, scores.doc, n_resamples=n_resamples)
         rate = 0.0 if name == "clean" else PERTURBATIONS[name][1]

@@ -109,21 +109,29 @@ def run_rows(docs: DocumentResamples, runs: dict[str, Runs], level: float) -> pd
     return pd.DataFrame(rows)
 
 
-def paired_rows(docs: DocumentResamples, runs: dict[str, Runs], level: float) -> pd.DataFrame:
-    """Every ordered pair (a, b), a != b: BPB_a - BPB_b. Each unordered pair is resampled once and its
-    mirror negated, so the matrix is exactly antisymmetric; ``n_comparisons`` counts unordered pairs."""
-    models = list(runs)
-    n_comparisons = len(models) * (len(models) - 1) // 2
+def antisymmetric_pairs(models: list[str], interval) -> pd.DataFrame:
+    """Every ordered pair (a, b), a != b, of ``models``: ``interval(a, b)`` -> {"value", "ci_low",
+    "ci_high", "paired_seeds"} is computed once per unordered pair and its mirror negated, so the matrix
+    is exactly antisymmetric. Columns model_a, model_b, value, ci_low, ci_high, paired_seeds."""
     rows = []
     for i, a in enumerate(models):
         for b in models[i + 1 :]:
-            d = difference_interval(docs, runs[a], runs[b], level)
+            d = interval(a, b)
             mirror = {"value": -d["value"], "ci_low": -d["ci_high"], "ci_high": -d["ci_low"]}
             for first, second, r in ((a, b, d), (b, a, mirror)):
-                rows.append({"model_a": first, "model_b": second, "difference": r["value"] + 0.0,  # + 0.0: no -0.0
+                rows.append({"model_a": first, "model_b": second, "value": r["value"] + 0.0,  # + 0.0: no -0.0
                              "ci_low": r["ci_low"] + 0.0, "ci_high": r["ci_high"] + 0.0,
                              "paired_seeds": d["paired_seeds"]})
-    paired = pd.DataFrame(rows, columns=["model_a", "model_b", "difference", "ci_low", "ci_high", "paired_seeds"])
+    return pd.DataFrame(rows, columns=["model_a", "model_b", "value", "ci_low", "ci_high", "paired_seeds"])
+
+
+def paired_rows(docs: DocumentResamples, runs: dict[str, Runs], level: float) -> pd.DataFrame:
+    """Every ordered pair (a, b), a != b: BPB_a - BPB_b, each unordered pair resampled once
+    (``antisymmetric_pairs``); ``n_comparisons`` counts unordered pairs."""
+    models = list(runs)
+    n_comparisons = len(models) * (len(models) - 1) // 2
+    paired = antisymmetric_pairs(models, lambda a, b: difference_interval(docs, runs[a], runs[b], level))
+    paired = paired.rename(columns={"value": "difference"})
     rank = {m: i for i, m in enumerate(models)}  # rows in matrix order: by model_a, then model_b
     paired = paired.sort_values(["model_a", "model_b"], key=lambda col: col.map(rank), ignore_index=True)
     paired["excludes_zero"] = (paired["ci_low"] > 0) | (paired["ci_high"] < 0)  # False for a NaN interval
@@ -193,3 +201,13 @@ def baseline_rows(windows: pd.DataFrame, tables: BPBTables) -> pd.DataFrame:
     labels = by_model["seed"].first().map(seed_label) if "seed" in windows else pd.Series(dtype=str)
     rows["seed"] = rows["model"].map(labels).fillna("")  # a baseline counted on one run's draws keeps its seed
     return rows.assign(kind="baseline", split="test", metric="bpb")
+
+
+def models_and_baselines(runs: pd.DataFrame, windows: pd.DataFrame, baselines: pd.DataFrame,
+                         n_resamples: int = 1000, level: float = 0.95) -> tuple[pd.DataFrame, BPBTables]:
+    """One draw of documents for the models' and the baselines' per-window rows: ``runs`` (one row per
+    model and seed) with their intervals and seed-aware numbers (``with_intervals``), followed by a row
+    per baseline (``baseline_rows``, none when ``baselines`` is empty), and the ``BPBTables``."""
+    tables = bpb_tables(pd.concat([windows, baselines], ignore_index=True), n_resamples, level)
+    rows = [with_intervals(runs, tables)] + ([baseline_rows(baselines, tables)] if len(baselines) else [])
+    return pd.concat(rows, ignore_index=True), tables

@@ -28,14 +28,14 @@ def rotations(T: int, Dh: int, device, base: float = 10000.0) -> torch.Tensor:
     per shape and kept, rather than recomputed by every layer of every step; compiled, computed in the
     graph (T may be a symbolic size there, such as SpaceByte's count of global positions)."""
     key = (T, Dh, str(device), base)
-    if torch.compiler.is_compiling() or key not in _ROTATIONS:
-        freqs = base ** (-torch.arange(0, Dh, 2, device=device, dtype=torch.float32) / Dh)  # (Dh/2,)
-        angles = torch.arange(T, device=device, dtype=torch.float32)[:, None] * freqs  # (T, Dh/2)
-        rotation = torch.polar(torch.ones_like(angles), angles)
-        if torch.compiler.is_compiling():
-            return rotation
+    if not torch.compiler.is_compiling() and key in _ROTATIONS:
+        return _ROTATIONS[key]
+    freqs = base ** (-torch.arange(0, Dh, 2, device=device, dtype=torch.float32) / Dh)  # (Dh/2,)
+    angles = torch.arange(T, device=device, dtype=torch.float32)[:, None] * freqs  # (T, Dh/2)
+    rotation = torch.polar(torch.ones_like(angles), angles)
+    if not torch.compiler.is_compiling():
         _ROTATIONS[key] = rotation
-    return _ROTATIONS[key]
+    return rotation
 
 
 def rotary(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:

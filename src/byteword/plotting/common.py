@@ -28,8 +28,14 @@ def colors(n: int) -> list:
 
 
 def grouped_bars(ax, table: pd.DataFrame, column: str, groups: str, members: str, ci: bool = False):
-    """Bars of ``column``: one group per value of ``groups``, one bar per value of ``members`` (over seeds)."""
-    table = over_seeds(table, [groups, members])
+    """Bars of ``column``: one group per value of ``groups``, one bar per value of ``members``. Over seeds,
+    a summary's seed-aware numbers (``model_value`` and its interval, the same on every seed's row) where
+    it has them for ``value``; else the seed mean (``over_seeds``)."""
+    if column == "value" and "model_value" in table:
+        table = table.drop_duplicates([groups, members]).drop(columns=["value", "ci_low", "ci_high"]).rename(
+            columns={"model_value": "value", "model_ci_low": "ci_low", "model_ci_high": "ci_high"})
+    else:
+        table = over_seeds(table, [groups, members])
     group_values, member_values = list(dict.fromkeys(table[groups])), list(dict.fromkeys(table[members]))
     width = 0.8 / len(member_values)
     for i, (member, color) in enumerate(zip(member_values, colors(len(member_values)))):
