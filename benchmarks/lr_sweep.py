@@ -26,11 +26,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 def run_one(name: str, entry: dict, training: dict, corpus: str, device: str, out: Path) -> dict:
     from byteword.models import model_config_from_dict
-    from byteword.train import TrainJob, train, train_config_from_dict
+    from byteword.record import train_config_from_dict
+    from byteword.train import TrainJob, train
 
     model = model_config_from_dict(name, entry)
-    tokenizer = ROOT / f"results/tokenizer/{corpus}/{model.tokenizer}/tokenizer.json" if model.input == "bpe" \
-        and model.family == "transformer" else None
+    tokenizer = (ROOT / f"results/tokenizer/{corpus}/{model.tokenizer_name}/tokenizer.json"
+                 if model.tokenizer_name else None)
     job = TrainJob(experiment="lr_sweep", corpus=corpus, model=model, training=train_config_from_dict(training),
                    seed=0, corpus_dir=ROOT / f"results/corpus/{corpus}", out_dir=out / "runs" / name,
                    checkpoint_dir=out / "checkpoints" / name, tokenizer_path=tokenizer, device=device)

@@ -2,7 +2,7 @@
 import json
 
 from byteword.models import model_config_from_dict
-from byteword.train import SCHEDULING_KEYS
+from byteword.record import SCHEDULING_KEYS
 
 EXPERIMENT = config["experiment"]
 CORPORA = list(config["corpora"])
@@ -10,25 +10,33 @@ SEEDS = [str(s) for s in config["seeds"]]
 TOKENIZERS = [f"bpe{v}" for v in config["tokenizers"]["vocab_sizes"]]
 MODELS = {name: model_config_from_dict(name, entry) for name, entry in config["models"].items()}
 for _m in MODELS.values():
-    if _m.input == "bpe" and _m.family == "transformer" and _m.tokenizer not in TOKENIZERS:
+    if _m.tokenizer_name and _m.tokenizer_name not in TOKENIZERS:
         raise ValueError(
-            f"model '{_m.name}' reads tokenizer '{_m.tokenizer}', which tokenizers.vocab_sizes "
+            f"model '{_m.name}' reads tokenizer '{_m.tokenizer_name}', which tokenizers.vocab_sizes "
             f"does not train (it trains {', '.join(TOKENIZERS)})"
         )
 ENV = "../envs/byteword.yaml"
 # the training section as the training loop reads it: without the keys that only schedule jobs, so
 # moving a run to more GPUs (same global batch) neither reruns it nor orphans its checkpoint
 TRAINING = {k: v for k, v in config["training"].items() if k not in SCHEDULING_KEYS}
-NOISE = config["evaluation"]["noise"]["perturbations"]
+EVALUATION = config["evaluation"]
+EMBEDDINGS = config["embeddings"]
+NOISE = EVALUATION["noise"]["perturbations"]
 # evaluation windows advance by stride_bytes (default half the context); resolved here, so every rule reads one value
 _CONTEXT = config["training"]["context_bytes"]
-config["evaluation"]["stride_bytes"] = config["evaluation"]["stride_bytes"] or _CONTEXT // 2
-if config["evaluation"]["stride_bytes"] > _CONTEXT:
-    raise ValueError(f"evaluation.stride_bytes {config['evaluation']['stride_bytes']} exceeds training.context_bytes "
+EVALUATION["stride_bytes"] = EVALUATION["stride_bytes"] or _CONTEXT // 2
+if EVALUATION["stride_bytes"] > _CONTEXT:
+    raise ValueError(f"evaluation.stride_bytes {EVALUATION['stride_bytes']} exceeds training.context_bytes "
                      f"{_CONTEXT}: a window cannot score more bytes than it holds")
 # the rules that run a trained model score on one GPU whenever training runs on GPUs; a resource, not a
 # param, so moving to GPUs reruns nothing (workflow_io.load_job_model reads it)
 EVAL_GPU = min(1, config["training"]["gpus_per_job"])
+
+
+def settings(section, *keys):
+    """The named keys of a config section, as a rule's params (``params: **settings(...)``): each rule
+    holds exactly what its script reads, so editing any other key reruns none of its jobs."""
+    return {key: section[key] for key in keys}
 
 
 wildcard_constraints:
@@ -45,10 +53,8 @@ def run_dir(stage):
 
 def model_tokenizer(wildcards):
     """The tokenizer.json a model reads, or nothing for byte-level models."""
-    m = MODELS[wildcards.model]
-    if m.family == "transformer" and m.input == "bpe":
-        return f"results/tokenizer/{wildcards.corpus}/{m.tokenizer}/tokenizer.json"
-    return []
+    name = MODELS[wildcards.model].tokenizer_name
+    return f"results/tokenizer/{wildcards.corpus}/{name}/tokenizer.json" if name else []
 
 
 def train_launcher(wildcards, resources):
@@ -62,7 +68,10 @@ def per_model(pattern, models=None):
     return expand(pattern, corpus="{corpus}", model=models or list(MODELS), seed=SEEDS, allow_missing=True)
 
 
-BPE_MODELS = [m.name for m in MODELS.values() if m.family == "transformer" and m.input == "bpe"]
+# the models that read a tokenizer's ids (their input and output embeddings are scored for under-training)
+TOKEN_MODELS = [m.name for m in MODELS.values() if m.tokenizer_name]
+# one trained model's record: the context, batch and bytes seen that every model of the config shares
+FIRST_RECORD = f"results/pretrain/{{corpus}}/{next(iter(MODELS))}/seed{SEEDS[0]}/model.json"
 
 
 def all_outputs():

@@ -11,7 +11,7 @@ rule embedding_lexicon:
     output:
         "results/embeddings/{corpus}/lexicon.parquet",
     params:
-        embeddings=config["embeddings"],
+        **settings(EMBEDDINGS, "datasets", "words_per_bucket", "noised_words", "variants_per_word", "seed"),
         experiment=EXPERIMENT,
     log:
         "results/logs/embedding_lexicon/{corpus}.log",
@@ -34,8 +34,8 @@ rule reference_vectors:
     wildcard_constraints:
         reference="|".join(REFERENCES),
     params:
-        reference=config["embeddings"]["reference"],
-        seed=config["embeddings"]["seed"],
+        reference=EMBEDDINGS["reference"],
+        seed=EMBEDDINGS["seed"],
         experiment=EXPERIMENT,
     log:
         "results/logs/reference_vectors/{corpus}/{reference}.log",
@@ -63,7 +63,7 @@ rule extract_embeddings:
         contextual=run_dir("embeddings") + "contextual.parquet",
         sentences=run_dir("embeddings") + "sentences.parquet",
     params:
-        embeddings=config["embeddings"],
+        **settings(EMBEDDINGS, "datasets", "contextual_occurrences"),
     log:
         "results/logs/extract_embeddings/{corpus}/{model}/seed{seed}.log",
     benchmark:
@@ -79,8 +79,10 @@ rule extract_embeddings:
         "../workflow/scripts/extract_embeddings.py"
 
 
-EMBEDDING_EVALUATIONS = ["word_similarity", "analogy", "character_probe", "typo_robustness", "embedding_geometry",
-                         "sentence_probe"]
+# each evaluation and the embeddings keys its script reads
+EMBEDDING_EVALUATIONS = {"word_similarity": ["datasets"], "analogy": [], "character_probe": ["seed"],
+                         "typo_robustness": ["seed"], "embedding_geometry": [],
+                         "sentence_probe": ["whiten_sentences", "seed"]}
 REFERENCE_TABLES = expand("results/embeddings/{{corpus}}/reference/{reference}.parquet", reference=REFERENCES)
 
 for evaluation in EMBEDDING_EVALUATIONS:
@@ -97,8 +99,8 @@ for evaluation in EMBEDDING_EVALUATIONS:
         output:
             f"results/embeddings/{{corpus}}/{evaluation}.parquet",
         params:
-            embeddings=config["embeddings"],
-            resamples=config["evaluation"]["bootstrap_resamples"],
+            **settings(EMBEDDINGS, *EMBEDDING_EVALUATIONS[evaluation]),
+            resamples=EVALUATION["bootstrap_resamples"],
             script=evaluation,  # the script directive runs late: the loop variable must travel in params
         log:
             f"results/logs/{evaluation}/{{corpus}}.log",

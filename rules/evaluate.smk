@@ -9,7 +9,8 @@ rule evaluate_bpb:
         windows=run_dir("evaluate") + "windows.parquet",
         positions=run_dir("evaluate") + "positions.parquet",
     params:
-        evaluation=config["evaluation"],
+        **settings(EVALUATION, "stride_bytes", "test_bytes", "doc_bytes", "position_bytes", "batch_size",
+                   "bootstrap_resamples"),
     log:
         "results/logs/evaluate_bpb/{corpus}/{model}/seed{seed}" + ".log",
     benchmark:
@@ -35,7 +36,7 @@ rule evaluate_languages:
         summary=run_dir("evaluate") + "languages.parquet",
         windows=run_dir("evaluate") + "language_windows.parquet",
     params:
-        evaluation=config["evaluation"],
+        **settings(EVALUATION, "stride_bytes", "languages", "language_bytes", "batch_size", "bootstrap_resamples"),
         language=lambda wc: config["corpora"][wc.corpus].get("language", "en"),
     log:
         "results/logs/evaluate_languages/{corpus}/{model}/seed{seed}" + ".log",
@@ -62,7 +63,7 @@ rule evaluate_noise:
         summary=run_dir("evaluate") + "noise.parquet",
         windows=run_dir("evaluate") + "noise_windows.parquet",
     params:
-        evaluation=config["evaluation"],
+        **settings(EVALUATION, "noise", "stride_bytes", "batch_size", "bootstrap_resamples"),
     log:
         "results/logs/evaluate_noise/{corpus}/{model}/seed{seed}" + ".log",
     benchmark:
@@ -88,7 +89,7 @@ rule evaluate_next_word:
     output:
         run_dir("evaluate") + "next_word.parquet",
     params:
-        evaluation=config["evaluation"],
+        **settings(EVALUATION, "next_word", "batch_size"),
     log:
         "results/logs/evaluate_next_word/{corpus}/{model}/seed{seed}" + ".log",
     benchmark:
@@ -113,7 +114,7 @@ rule undertrained_tokens:
     output:
         run_dir("evaluate") + "undertrained.parquet",
     params:
-        resamples=config["evaluation"]["bootstrap_resamples"],
+        resamples=EVALUATION["bootstrap_resamples"],
     log:
         "results/logs/undertrained_tokens/{corpus}/{model}/seed{seed}" + ".log",
     conda:
@@ -128,7 +129,7 @@ rule undertrained_tokens:
 
 # Per-model tables of one evaluation, concatenated: positions (every model), undertrained (BPE models).
 CONCATENATED = {"positions": (run_dir("evaluate") + "positions.parquet", None),
-                "undertrained": (run_dir("evaluate") + "undertrained.parquet", BPE_MODELS)}
+                "undertrained": (run_dir("evaluate") + "undertrained.parquet", TOKEN_MODELS)}
 
 
 rule concat_tables:
@@ -155,16 +156,15 @@ rule baselines:
         train="results/corpus/{corpus}/train.parquet",
         valid="results/corpus/{corpus}/valid.parquet",
         test="results/corpus/{corpus}/test.parquet",
+        meta=FIRST_RECORD,
     output:
         windows="results/evaluate/{corpus}/baselines/windows.parquet",
         summary="results/evaluate/{corpus}/baselines/bpb.parquet",
         noise="results/evaluate/{corpus}/baselines/noise_windows.parquet",
         languages="results/evaluate/{corpus}/baselines/language_windows.parquet",
     params:
-        experiment=EXPERIMENT,
-        evaluation=config["evaluation"],
-        training=TRAINING,
-        seed=SEEDS[0],
+        **settings(EVALUATION, "stride_bytes", "test_bytes", "doc_bytes", "noise", "languages", "language_bytes",
+                   "bootstrap_resamples"),
         language=lambda wc: config["corpora"][wc.corpus].get("language", "en"),
     log:
         "results/logs/baselines/{corpus}.log",
@@ -191,7 +191,7 @@ rule summarize_bpb:
         bpb="results/summary/{corpus}/test_bpb.parquet",
         paired="results/summary/{corpus}/paired_bpb.parquet",
     params:
-        resamples=config["evaluation"]["bootstrap_resamples"],
+        resamples=EVALUATION["bootstrap_resamples"],
     log:
         "results/logs/summarize_bpb/{corpus}.log",
     conda:
@@ -220,7 +220,7 @@ for evaluation, windows_table in [("languages", "language_windows"), ("noise", "
             paired=f"results/summary/{{corpus}}/paired_{evaluation}.parquet",
         params:
             evaluation=evaluation,
-            resamples=config["evaluation"]["bootstrap_resamples"],
+            resamples=EVALUATION["bootstrap_resamples"],
         log:
             f"results/logs/summarize_{evaluation}/{{corpus}}.log",
         conda:

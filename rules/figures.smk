@@ -12,7 +12,7 @@ FIGURE_INPUTS = {
     "bytes_per_chunk": ["results/summary/{corpus}/languages.parquet"],
     "languages": ["results/summary/{corpus}/languages.parquet"],
 }
-if BPE_MODELS:
+if TOKEN_MODELS:
     FIGURE_INPUTS["undertrained_tokens"] = ["results/summary/{corpus}/undertrained.parquet"]
 FIGURE_INPUTS["next_word"] = ["results/summary/{corpus}/next_word.parquet"]
 if NOISE:  # the noise evaluation runs only when the config names perturbations

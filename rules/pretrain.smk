@@ -41,7 +41,7 @@ rule pretrain:
                 "experiment": EXPERIMENT,
                 "corpus": wc.corpus,
                 "model_name": wc.model,
-                "model": config["models"][wc.model],
+                "model": MODELS[wc.model].to_dict(),
                 "training": TRAINING,
             },
             sort_keys=True,

@@ -6,9 +6,9 @@ from byteword.tokenization import train_bpe
 
 TINY_LEVEL = {"d_model": 32, "n_layers": 2, "n_heads": 2}
 FAMILY_ENTRIES = {
-    "bytes": {"family": "transformer", "input": "bytes", **TINY_LEVEL},
-    "bytes_window": {"family": "transformer", "input": "bytes", "attention_window": 8, **TINY_LEVEL},
-    "bpe": {"family": "transformer", "input": "bpe", "tokenizer": "bpe320", **TINY_LEVEL},
+    "bytes": {"family": "transformer", "backbone": TINY_LEVEL},
+    "bytes_window": {"family": "transformer", "attention_window": 8, "backbone": TINY_LEVEL},
+    "bpe": {"family": "transformer", "tokenizer": "bpe320", "backbone": TINY_LEVEL},
     "hat": {"family": "hierarchical", "max_word_bytes": 8, "encoder": TINY_LEVEL, "backbone": TINY_LEVEL,
             "decoder": TINY_LEVEL},
     "hat_mean": {"family": "hierarchical", "pooling": "mean", "max_word_bytes": 8, "encoder": TINY_LEVEL,

@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch._dynamo
 
-from byteword.data import collate
 from byteword.train import COMPILER_SETTINGS
 from conftest import FAMILY_ENTRIES, SAMPLE
 
@@ -13,7 +12,7 @@ WINDOWS = [SAMPLE[:50].encode(), SAMPLE[50:80].encode()]  # two lengths: the bat
 
 
 def batch_for(model, tokenizer):
-    return collate(WINDOWS, model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+    return model.collate(WINDOWS, tokenizer)
 
 
 @pytest.mark.parametrize("kind", FAMILY_ENTRIES)

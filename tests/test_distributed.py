@@ -12,7 +12,8 @@ import torch
 from safetensors.torch import load_file
 
 from byteword.models import model_config_from_dict
-from byteword.train import TrainConfig, TrainJob, train
+from byteword.record import TrainConfig
+from byteword.train import TrainJob, train
 
 from conftest import FAMILY_ENTRIES, toy_corpus
 

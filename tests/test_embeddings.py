@@ -21,7 +21,7 @@ def loaded(make_model, tokenizer, kind):
     with torch.no_grad():  # zero-initialised projections would make some states ignore their input
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))
-    return LoadedModel(model, tokenizer if kind == "bpe" else None, {"training": {"context_bytes": 48}})
+    return LoadedModel(model, tokenizer if kind == "bpe" else None, 48)
 
 
 def test_lexicon_holds_the_evaluation_sets_buckets_and_one_edit_variants():

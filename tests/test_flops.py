@@ -23,7 +23,7 @@ def test_analytic_flops_match_the_counted_matmuls(tokenizer, kind):
     model = build_model(model_config_from_dict(kind, entry), tokenizer).eval()
     counted = 0
     for window in WINDOWS:
-        batch = collate([window], model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+        batch = model.collate([window], tokenizer)
         with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter, torch.no_grad():
             model(batch)
         counted += counter.get_total_flops()
@@ -51,6 +51,6 @@ def attention_across_words(model, batch) -> int:
 def test_a_window_caps_the_attended_length(make_model):
     window = WINDOWS[0]  # 61 bytes, a window of 8
     full, windowed = make_model("bytes"), make_model("bytes_window")
-    d, layers = full.cfg.d_model, full.cfg.n_layers
+    d, layers = full.cfg.backbone.d_model, full.cfg.backbone.n_layers
     difference = forward_flops(full, [window])[0] - forward_flops(windowed, [window])[0]
     assert difference == len(window) * layers * 4 * (len(window) - 8) * d  # scores and sums over 61 vs 8 keys

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from byteword.data import collate, split_windows
+from byteword.data import split_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models.hierarchical import EOW, WORD_TOKEN
 
@@ -19,7 +19,7 @@ SAMPLE_TEXT = "Ein Beispiel: naïve café, 東京 and more words to fill windows
 
 def run(model, texts, tokenizer=None):
     windows = [t.encode() for t in texts]
-    return model(collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes))
+    return model(model.collate(windows, tokenizer))
 
 
 @pytest.mark.parametrize("kind", BYTE_LEVEL)
@@ -101,7 +101,7 @@ def test_one_batch_overfits_below_005_bits_per_byte(make_model, tokenizer, kind)
     # one window: several windows would start with different first bytes, unpredictable from BOS alone
     windows = split_windows("The quick brown fox jumps over the lazy dog. Привет мир! 12345.", 128)
     assert len(windows) == 1
-    batch = collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+    batch = model.collate(windows, tokenizer)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     for _ in range(400):
         out = model(batch)
@@ -126,7 +126,7 @@ def test_a_zero_head_predicts_byte_zero_and_so_never_hits(make_model, tokenizer,
     model = make_model(kind).eval()
     with torch.no_grad():
         model.head.weight.zero_()  # uniform: the top choice is id 0 (byte 0x00, or BOS for BPE), never in the text
-        batch = collate(split_windows(SAMPLE_TEXT, 64), model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+        batch = model.collate(split_windows(SAMPLE_TEXT, 64), tokenizer)
         out = model(batch)
     assert not out.start_hit[out.byte_mask].any()
     credited = out.byte_mask if kind != "bpe" else out.boundaries.roll(-1, 1) | ~out.byte_mask.roll(-1, 1)

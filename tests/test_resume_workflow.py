@@ -16,7 +16,8 @@ import torch
 from safetensors.torch import load_file
 
 from byteword.models import LEVELS, model_config_from_dict
-from byteword.train import TrainConfig, TrainJob, train
+from byteword.record import TrainConfig
+from byteword.train import TrainJob, train
 
 from test_workflow import ENV, ROOT, snakemake
 
@@ -29,7 +30,7 @@ LONGER = """training:
   eval_every_bytes: 10000
   checkpoint_every_steps: 10
 models:
-  bytes: {family: transformer, input: bytes, d_model: 64, n_layers: 2, n_heads: 2}
+  bytes: {family: transformer, backbone: {d_model: 64, n_layers: 2, n_heads: 2}}
 """
 
 

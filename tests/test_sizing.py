@@ -6,8 +6,9 @@ import pytest
 from byteword.data import split_windows
 from byteword.flops import forward_flops_per_byte
 from byteword.models import build_model, model_config_from_dict
-from byteword.sizing import measure, size_to_flops_per_byte, with_backbone_width
-from byteword.train import TrainConfig, matched_config
+from byteword.sizing import measure, size_to_flops_per_byte
+from byteword.record import TrainConfig
+from byteword.train import matched_config
 
 from conftest import FAMILY_ENTRIES, SAMPLE
 
@@ -19,14 +20,13 @@ def test_backbone_is_sized_to_the_target_within_one_width_step(tokenizer, kind):
     cfg = model_config_from_dict(kind, FAMILY_ENTRIES[kind])
     target = 3 * measure(cfg, WINDOWS, tokenizer)
     sized, achieved = size_to_flops_per_byte(cfg, target, WINDOWS, tokenizer)
-    width = sized.d_model if cfg.family == "transformer" else sized.backbone.d_model
-    heads = cfg.n_heads if cfg.family == "transformer" else cfg.backbone.n_heads
+    width, heads = sized.backbone.d_model, cfg.backbone.n_heads
     assert achieved == pytest.approx(measure(sized, WINDOWS, tokenizer))
     # no neighbouring width comes closer to the target
-    neighbours = [abs(measure(with_backbone_width(cfg, w), WINDOWS, tokenizer) - target)
+    neighbours = [abs(measure(cfg.with_backbone_width(w), WINDOWS, tokenizer) - target)
                   for w in (width - 2 * heads, width + 2 * heads)]
     assert abs(achieved - target) <= min(neighbours)
-    assert width > (cfg.d_model if cfg.family == "transformer" else cfg.backbone.d_model)
+    assert width > cfg.backbone.d_model
 
 
 def test_budget_gives_every_family_the_same_bytes_and_its_own_lr(tokenizer):

@@ -14,7 +14,8 @@ from byteword import checkpoint
 from byteword.data import eval_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models import model_config_from_dict
-from byteword.train import TrainConfig, TrainJob, train
+from byteword.record import TrainConfig
+from byteword.train import TrainJob, train
 
 from conftest import FAMILY_ENTRIES, toy_corpus
 

@@ -15,9 +15,8 @@ from byteword.tokenization import train_bpe
 TEXT = "Héllo wörld, привет мир! The quick brown fox jumps over the lazy dog. 12345 " * 12
 ALPHABET = "abcdefghijklmno "  # 16 equiprobable symbols: exactly 4 bits per byte
 TINY = {
-    "bpe": {"family": "transformer", "input": "bpe", "tokenizer": "bpe300", "d_model": 32, "n_layers": 1,
-            "n_heads": 2},
-    "bytes": {"family": "transformer", "input": "bytes", "d_model": 32, "n_layers": 1, "n_heads": 2},
+    "bpe": {"family": "transformer", "tokenizer": "bpe300", "backbone": {"d_model": 32, "n_layers": 1, "n_heads": 2}},
+    "bytes": {"family": "transformer", "backbone": {"d_model": 32, "n_layers": 1, "n_heads": 2}},
     "hat": {"family": "hierarchical", "max_word_bytes": 12, "encoder": {"d_model": 16, "n_layers": 1, "n_heads": 2},
             "backbone": {"d_model": 32, "n_layers": 1, "n_heads": 2},
             "decoder": {"d_model": 16, "n_layers": 1, "n_heads": 2}},
@@ -124,12 +123,10 @@ def unigram_bits(train_windows, test_windows, context: int) -> np.ndarray:
 @torch.no_grad()
 def model_bits(model, windows, tokenizer) -> np.ndarray:
     """Per scored byte, the bits a model credits to it (a BPE token's at its last byte, 0 at the others)."""
-    from byteword.data import collate
-
     model.eval()
     out = []
     for i in range(0, len(windows), 16):
-        batch = collate(windows[i: i + 16], model.batch_kind, tokenizer, model.cfg.max_word_bytes)
+        batch = model.collate(windows[i: i + 16], tokenizer)
         lp = model(batch).byte_logprobs
         out.append((-lp[batch.score_mask] / math.log(2)).double().numpy())
     return np.concatenate(out)
@@ -155,11 +152,9 @@ def test_no_family_scores_below_the_entropy_of_an_iid_source(name):
     torch.manual_seed(0)
     model = build_model(model_config_from_dict(name, TINY[name]), tok)
     sampler = WindowSampler(train, context, seed=0, tokenizer=tok)
-    from byteword.data import collate
-
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     for _ in range(120):
-        out = model(collate(sampler.sample(16), model.batch_kind, tok, model.cfg.max_word_bytes))
+        out = model(model.collate(sampler.sample(16), tok))
         opt.zero_grad()
         out.loss.backward()
         opt.step()

@@ -18,8 +18,7 @@ WORDS = [" cat", " elephants", " don't", " naïve"]  # short, over two patches, 
 
 
 def batch_of(model, windows, tokenizer=None):
-    return collate([w.encode() if isinstance(w, str) else w for w in windows], model.batch_kind, tokenizer,
-                   model.cfg.max_word_bytes)
+    return model.collate([w.encode() if isinstance(w, str) else w for w in windows], tokenizer)
 
 
 def readings(model, windows, tokenizer=None):
@@ -46,9 +45,8 @@ def jittered(make_model, kind):
 
 
 def widths(kind) -> int:
-    """The width of both readings: the flat model's d_model, else the upper level's (backbone) d_model."""
-    entry = FAMILY_ENTRIES[kind]
-    return entry["d_model"] if entry["family"] == "transformer" else entry["backbone"]["d_model"]
+    """The width of both readings: the backbone's d_model (a flat model's whole stack)."""
+    return FAMILY_ENTRIES[kind]["backbone"]["d_model"]
 
 
 @pytest.mark.parametrize("kind", list(FAMILY_ENTRIES))

@@ -157,6 +157,24 @@ def test_rerun_has_nothing_to_do(tiny_run):
     assert "Nothing to be done" in out.stdout + out.stderr
 
 
+def planned_jobs(out) -> dict[str, int]:
+    """The job counts of a dry run's "Job stats" table, by rule (the target rule ``all`` left out)."""
+    table = (out.stdout + out.stderr).split("Job stats:")[1].split("total")[0]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", table, re.M))
+    return {rule: int(n) for rule, n in counts.items() if rule != "all"}
+
+
+def test_a_config_edit_reruns_only_the_jobs_that_read_it(tiny_run, tmp_path):
+    cfg = yaml.safe_load((ROOT / "tests/tiny_config.yaml").read_text())
+    cfg["evaluation"]["next_word"]["positions_per_bucket"] = 10  # read by the next-word scoring alone
+    cfg["embeddings"]["whiten_sentences"] = True  # read by the sentence probe alone
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(cfg, sort_keys=False))  # params compare dicts in their key order
+    out = snakemake("-n", "--configfile", str(edited), cwd=tiny_run.parent)
+    assert planned_jobs(out) == {"evaluate_next_word": len(MODELS), "summarize_next_word": 1, "plot_next_word": 1,
+                                 "sentence_probe": 1, "plot_sentence_probe": 1}
+
+
 def test_report_builds(tiny_run):
     snakemake("--configfile", str(ROOT / "tests/tiny_config.yaml"), "--report", "report.html", cwd=tiny_run.parent)
     assert (tiny_run.parent / "report.html").stat().st_size > 50_000
@@ -226,7 +244,8 @@ def _config_with(tmp_path, edit):
     (lambda c: c["training"].update(batch_sise=4), "batch_sise"),
     (lambda c: c["models"]["hat"]["encoder"].update(d_modle=8), "d_modle"),
     (lambda c: c["models"]["bytes"].update(family="lstm"), "lstm"),
-    (lambda c: c["models"]["bytes"].update(d_model="big"), "big"),
+    (lambda c: c["models"]["bytes"]["backbone"].update(d_model="big"), "big"),
+    (lambda c: c["models"]["bytes"].update(d_model=64), "d_model"),  # sizes live under backbone
     (lambda c: c["models"]["bpe"].update(tokenizer="bpe999"), "bpe999"),
     (lambda c: c["models"]["megabyte"].update(pooling="mean"), "pooling"),  # a key its family does not read
     (lambda c: c["models"]["hat"].update(pooling="max"), "max"),

@@ -14,7 +14,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="byteword")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="pretrain one model on one corpus with one seed")
-    t.add_argument("--spec", required=True, help="JSON: experiment, corpus, model (name + entry), training")
+    t.add_argument("--spec", required=True, help="JSON: experiment, corpus, model_name, model (its typed config's to_dict), training")
     t.add_argument("--seed", type=int, required=True)
     t.add_argument("--corpus-dir", type=Path, required=True)
     t.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json for BPE models")
@@ -52,14 +52,15 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     from byteword.models import model_config_from_dict
-    from byteword.train import TrainJob, train, train_config_from_dict
+    from byteword.record import train_config_from_dict
+    from byteword.train import TrainJob, train
 
     spec = json.loads(args.spec)
     model = model_config_from_dict(spec["model_name"], spec["model"])
     job = TrainJob(experiment=spec["experiment"], corpus=spec["corpus"], model=model,
                    training=train_config_from_dict(spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
                    out_dir=args.out_dir, checkpoint_dir=args.checkpoint_dir,
-                   tokenizer_path=args.tokenizer if model.input == "bpe" else None, encoded_dir=args.encoded_dir,
+                   tokenizer_path=args.tokenizer if model.tokenizer_name else None, encoded_dir=args.encoded_dir,
                    threads=args.threads,
                    device=args.device)
     train(job)

@@ -3,21 +3,24 @@ and generates bytes. Works on any family, since each one returns the same output
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_model
 
-from byteword.data import collate, eval_windows
+from byteword.data import eval_windows
 from byteword.evaluation.bpb import score_windows
-from byteword.models import build_model, model_config_from_dict
+from byteword.models import build_model
+from byteword.record import RunRecord, read_record
 
 
 class LoadedModel:
-    def __init__(self, model, tokenizer, meta: dict):
-        self.model, self.tokenizer, self.meta = model.eval(), tokenizer, meta
-        self.context_bytes = meta["training"]["context_bytes"]
+    """A model with its tokenizer (None for raw bytes), the context it was trained at and, when loaded from
+    a run's folder, that run's record."""
+
+    def __init__(self, model, tokenizer, context_bytes: int, record: RunRecord | None = None):
+        self.model, self.tokenizer, self.record = model.eval(), tokenizer, record
+        self.context_bytes = context_bytes
 
     @property
     def name(self) -> str:
@@ -28,7 +31,7 @@ class LoadedModel:
         return next(self.model.parameters()).device
 
     def batch(self, windows: list[bytes]):
-        return collate(windows, self.model.batch_kind, self.tokenizer, self.model.cfg.max_word_bytes)
+        return self.model.collate(windows, self.tokenizer)
 
     def bpb(self, text: str, stride_bytes: int | None = None) -> float:
         """Bits per byte of ``text`` as the workflow scores a document: windows of the training context,
@@ -86,15 +89,12 @@ def load(path, device: str = "cpu") -> LoadedModel:
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"cannot load {path} onto {device!r}: this torch ({torch.__version__}) sees no CUDA device; "
                            "evaluate on the CPU (training.gpus_per_job: 0) or run on a GPU node")
-    meta = json.loads((path / "model.json").read_text())
-    cfg_dict = {k: v for k, v in meta["model"].items() if v is not None and k != "name"}
-    cfg = model_config_from_dict(meta["model"]["name"], cfg_dict)
+    record = read_record(path / "model.json")
     tokenizer = None
-    if cfg.family == "transformer" and cfg.input == "bpe":
+    if record.model.tokenizer_name:
         from byteword.tokenization import load_tokenizer
 
-        tok_path = path / "tokenizer.json"  # a copy written beside the weights at training time
-        tokenizer = load_tokenizer(tok_path)
-    model = build_model(cfg, tokenizer)
+        tokenizer = load_tokenizer(path / "tokenizer.json")  # a copy written beside the weights at training time
+    model = build_model(record.model, tokenizer)
     load_model(model, str(path / "model.safetensors"))
-    return LoadedModel(model.to(device), tokenizer, meta)
+    return LoadedModel(model.to(device), tokenizer, record.training.context_bytes, record)

@@ -12,8 +12,8 @@ an order that rotates from block to block), so that a slow spell of the machine 
 row reports its median rate over the blocks, and its achieved FLOP rate relative to the byte
 transformer's in the same block, as the median and the range over blocks; the collation rate (bytes/s
 on one CPU core) is measured separately and shows whether a single-process data loader would keep up.
-H-Net is timed at its target chunk length (``HNet.fixed_chunk_bytes``), not at the few chunks an
-untrained router draws. On a GPU the step runs under bf16 autocast with TF32 matmuls; AdamW is fused
+A model that learns its chunks (H-Net) is timed at its target chunk length
+(``run_at_target_rate``), not at the few chunks an untrained router draws. On a GPU the step runs under bf16 autocast with TF32 matmuls; AdamW is fused
 on both; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s divided by the card's
 dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s ``generate``, in float32)
 is measured per family too. ``--compile`` and ``--activation-checkpointing`` apply those training
@@ -33,7 +33,7 @@ import torch
 
 from byteword.data import WindowSampler, collate
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
-from byteword.models import build_model, model_config_from_dict
+from byteword.models import ModelConfig, build_model, model_config_from_dict
 
 # dense bf16 peaks from NVIDIA's data sheets; the first name found in the device name wins
 PEAK_BF16 = {"H100 PCIe": 756e12, "H100": 989e12, "H200": 989e12, "A100": 312e12}
@@ -47,29 +47,27 @@ class Shape:
     accum_steps: int = 1
 
 
-def config_models(path: Path) -> tuple[Shape, dict[str, dict]]:
-    """A config file's training shape and its byte-level model entries (training keys such as ``lr``
-    dropped: they do not change a step's cost)."""
+def config_models(path: Path) -> tuple[Shape, dict[str, ModelConfig]]:
+    """A config file's training shape and the typed configs of its models that read raw bytes."""
     import yaml
 
     cfg = yaml.safe_load(Path(path).read_text())
     training = cfg.get("training", {})
     accum = training.get("grad_accum_steps", 1)
     shape = Shape(training["context_bytes"], training["batch_size"] // accum, accum)
-    entries = {name: {k: v for k, v in entry.items() if k != "lr"} for name, entry in cfg["models"].items()
-               if entry.get("input", "bytes") == "bytes"}
-    return shape, entries
+    models = {name: model_config_from_dict(name, entry) for name, entry in cfg["models"].items()}
+    return shape, {name: m for name, m in models.items() if not m.tokenizer_name}
 
 
-def llama_reference(entry: dict, context_bytes: int, vocab_size: int = 257):
-    """LlamaForCausalLM at the byte transformer's shape (SwiGLU width 8/3·d keeps the MLP's parameters)."""
+def llama_reference(model: ModelConfig, context_bytes: int, vocab_size: int = 257):
+    """LlamaForCausalLM at a flat model's shape (SwiGLU width 8/3·d keeps the MLP's parameters)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    d = entry["d_model"]
-    swiglu_width = (8 * d // 3 + 63) // 64 * 64
-    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=d, intermediate_size=swiglu_width,
-                      num_hidden_layers=entry["n_layers"], num_attention_heads=entry["n_heads"],
-                      num_key_value_heads=entry["n_heads"], max_position_embeddings=context_bytes + 1,
+    bb = model.backbone
+    swiglu_width = (8 * bb.d_model // 3 + 63) // 64 * 64
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=bb.d_model, intermediate_size=swiglu_width,
+                      num_hidden_layers=bb.n_layers, num_attention_heads=bb.n_heads,
+                      num_key_value_heads=bb.n_heads, max_position_embeddings=context_bytes + 1,
                       tie_word_embeddings=False, attn_implementation="sdpa")
     return LlamaForCausalLM(cfg)
 
@@ -166,7 +164,7 @@ def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device
     with all 256 candidate continuations, without a cache), after one warm-up byte."""
     from byteword.api import LoadedModel
 
-    loaded = LoadedModel(model.to(device), None, {"training": {"context_bytes": context_bytes}})
+    loaded = LoadedModel(model.to(device), None, context_bytes)
     loaded.generate(prompt, n_bytes=1, temperature=0)
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -178,22 +176,21 @@ def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device
     return n_bytes / (time.perf_counter() - start)
 
 
-def prepare_family(name: str, entry: dict, windows: list[list[bytes]], shape: Shape, device,
+def prepare_family(cfg: ModelConfig, windows: list[list[bytes]], shape: Shape, device,
                    options: StepOptions = StepOptions()) -> Timed:
     from byteword.train import set_activation_checkpointing
 
     torch.manual_seed(0)
-    model = build_model(model_config_from_dict(name, entry))
-    if hasattr(model, "fixed_chunk_bytes"):  # chunks at the length the ratio loss aims at, as trained
-        model.fixed_chunk_bytes = model.cfg.target_chunk_bytes
+    model = build_model(cfg)
+    model.run_at_target_rate()  # a model that learns its chunks draws them at the length training aims at
     set_activation_checkpointing(model, options.activation_checkpointing)
     train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
     start = time.perf_counter()
-    batches = [collate(w, model.batch_kind, max_word_bytes=model.cfg.max_word_bytes) for w in windows]
+    batches = [model.collate(w) for w in windows]
     collate_rate = sum(map(batch_bytes, windows)) / (time.perf_counter() - start)  # bytes/s on one CPU thread
-    timed = prepare(name, model, [b.to(device) for b in batches], step_bytes(windows, shape), device,
+    timed = prepare(cfg.name, model, [b.to(device) for b in batches], step_bytes(windows, shape), device,
                     lambda m, b: m(b).loss, options, shape.accum_steps)
-    timed.row.update(family=entry["family"], train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
+    timed.row.update(family=cfg.family, train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
     return timed
 
 
@@ -206,25 +203,25 @@ def step_bytes(windows: list[list[bytes]], shape: Shape) -> float:
     return shape.accum_steps * float(np.mean([batch_bytes(w) for w in windows]))
 
 
-def prepare_llama(entry: dict, windows: list[list[bytes]], shape: Shape, device,
+def prepare_llama(cfg: ModelConfig, windows: list[list[bytes]], shape: Shape, device,
                   options: StepOptions = StepOptions()) -> Timed:
     """The reference at the byte transformer's shape, on the same windows (BOS first, as ours reads them)."""
     ids = [torch.cat([torch.full((len(w), 1), 256), collate(w, "bytes").bytes], 1) for w in windows]
-    timed = prepare("llama_reference", llama_reference(entry, shape.context_bytes), [i.to(device) for i in ids],
+    timed = prepare("llama_reference", llama_reference(cfg, shape.context_bytes), [i.to(device) for i in ids],
                     step_bytes(windows, shape), device, lambda m, b: m(input_ids=b[:, :-1], labels=b[:, :-1]).loss,
                     StepOptions(compile=options.compile), shape.accum_steps)
     # Llama's SwiGLU MLP has 3 matrices of width 8/3·d: the FLOPs of our 2 of width 4·d, up to rounding
-    ours = build_model(model_config_from_dict("bytes", entry))
+    ours = build_model(cfg)
     timed.row.update(family="reference",
                      train_flops_per_byte=TRAIN_MULTIPLIER * forward_flops_per_byte(ours, windows[0]))
     return timed
 
 
-def run(corpus: Path, device: torch.device, shape: Shape, entries: dict[str, dict], blocks: int,
+def run(corpus: Path, device: torch.device, shape: Shape, models: dict[str, ModelConfig], blocks: int,
         steps_per_block: int, families: list[str], generate_bytes: int = 64,
-        options: StepOptions = StepOptions()) -> pd.DataFrame:
-    """Time ``entries`` (name -> model entry; ``families`` a subset of names, "llama" for the reference,
-    empty for all) at ``shape`` on windows of ``corpus``."""
+        options: StepOptions = StepOptions(), reference: str = "bytes") -> pd.DataFrame:
+    """Time ``models`` (name -> typed config; ``families`` a subset of names, "llama" for the reference,
+    empty for all) at ``shape`` on windows of ``corpus``; Llama takes the shape of model ``reference``."""
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
     windows = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(max(4, shape.accum_steps))]
@@ -241,13 +238,13 @@ def run(corpus: Path, device: torch.device, shape: Shape, entries: dict[str, dic
                 torch.cuda.empty_cache()
             print(failed[-1], flush=True)
 
-    for name, entry in entries.items():
+    for name, cfg in models.items():
         if not families or name in families:
-            attempt(name, entry["family"], lambda: prepare_family(name, entry, windows, shape, device, options))
-    if (not families or "llama" in families) and "bytes" in entries:
-        attempt("llama_reference", "reference", lambda: prepare_llama(entries["bytes"], windows, shape, device, options))
+            attempt(name, cfg.family, lambda: prepare_family(cfg, windows, shape, device, options))
+    if (not families or "llama" in families) and reference in models:
+        attempt("llama_reference", "reference", lambda: prepare_llama(models[reference], windows, shape, device, options))
     time_interleaved(timed, blocks, steps_per_block, device)
-    rate_columns(timed)
+    rate_columns(timed, reference)
     # a prompt of half a window of whole words, then as many new bytes as fit in the other half
     context = max(len(w) for w in windows[0])
     prompt = windows[0][0][: context // 2].decode("utf-8", errors="ignore")
@@ -277,12 +274,12 @@ def plot(table: pd.DataFrame, path: Path) -> None:
     if "mfu" in table:  # a GPU: utilisation of the card's peak
         axes[1].bar(table["model"], table["mfu"])
         axes[1].set(ylabel="model FLOPs utilisation", title="compute use")
-    elif "flop_rate_ratio" in table:  # the FLOP rate relative to the byte transformer's, range over blocks
+    elif "flop_rate_ratio" in table:  # the FLOP rate relative to the flat byte model's, range over blocks
         ratio = table["flop_rate_ratio"]
         err = [ratio - table["flop_rate_ratio_min"], table["flop_rate_ratio_max"] - ratio]
         axes[1].bar(table["model"], ratio, yerr=err, capsize=3)
         axes[1].axhline(0.8, color="black", lw=0.8, ls=":", label="0.8")
-        axes[1].set(ylabel="FLOP rate ÷ the byte transformer's", title="compute use (range over blocks)")
+        axes[1].set(ylabel="FLOP rate ÷ the flat byte model's", title="compute use (range over blocks)")
         axes[1].legend(fontsize=8)
     else:
         axes[1].bar(table["model"], table["achieved_tflops"])

@@ -14,12 +14,11 @@ import pandas as pd
 import yaml
 
 from byteword.flops import TRAIN_MULTIPLIER
+from byteword.record import train_config_from_dict
 
 
 def job_train_flops(training: dict) -> float:
     """Training FLOPs of one job from a config's training section: its budget, or its bytes at its target."""
-    from byteword.train import train_config_from_dict
-
     tc = train_config_from_dict(training)
     if tc.train_flops is not None:
         return float(tc.train_flops)

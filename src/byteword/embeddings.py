@@ -6,8 +6,9 @@ the word: a flat model's mean input embedding, the hierarchical encoder's word v
 H-Net's projected states at their global positions or chunks, MEGABYTE's patch embeddings) and
 ``output`` (its top level's state once it has read the word). The table is long: one row per word and
 reading, with a ``reading`` column, so every evaluation reads both like two models.
-Contextual: the mean, over a word's occurrences in held-out text, of the main level's states that
-have read the word (byte states, BPE token states, or the hierarchical backbone's word states).
+Contextual: the mean, over a word's occurrences in held-out text, of the states that stand for the
+text (each family's ``text_states``: byte states, BPE token states, or a word backbone's states) and
+have just read the word.
 Sentence: the mean of those states over a whole text (optionally whitened afterwards)."""
 
 from __future__ import annotations
@@ -127,41 +128,19 @@ def build_lexicon(train_texts, test_texts, datasets: list[str], words_per_bucket
     return table
 
 
-# ---- contextual and sentence vectors: the states of the model's main level, whatever its family ----
-
-def _level(out) -> str:
-    """The level whose states stand for the text: byte states (flat, SpaceByte, MEGABYTE, H-Net decoders),
-    BPE token states, or the word backbone of hierarchical models."""
-    for name in ("byte", "token", "backbone"):
-        if name in out.hidden:
-            return name
-    raise ValueError(f"the model exposes no byte, token or backbone states (it has {sorted(out.hidden)})")
-
-
-def _read_positions(out, batch, row: int, a: int, b: int) -> torch.Tensor:
-    """Positions (in the main level) of the states that have just read the bytes [a, b) of window ``row``.
-    Every level predicts its unit i from the state at i, which has read the units before i; so the state
-    that has read unit j sits at j + 1, and the window must hold one unit after the span."""
-    level = _level(out)
-    if level == "byte":
-        return torch.arange(a + 1, b + 1)
-    if level == "token":
-        ends = batch.token_end[row][batch.target_mask[row]]  # (T,) last byte of each token
-        return (((ends >= a) & (ends < b)).nonzero()[:, 0] + 1)
-    starts = batch.word_start[row][batch.word_len[row] > 0]  # (N,) first byte of each word
-    return (((starts >= a) & (starts < b)).nonzero()[:, 0] + 1)
-
+# ---- contextual and sentence vectors: the states that stand for a text (each family's text_states) ----
 
 @torch.no_grad()
 def span_vectors(loaded, windows: list[bytes], spans: list[tuple[int, int]], batch_size: int = 16) -> np.ndarray:
-    """(n, d) mean state over the positions that read each span [a, b) of its window (see _read_positions)."""
+    """(n, d) mean over each span [a, b) of its window of the model's ``text_states`` that have just read
+    it (its ``read_positions``)."""
     out_rows = []
     for s in range(0, len(windows), batch_size):
         batch = loaded.batch(windows[s : s + batch_size])  # stays on the CPU: it locates the spans
         out = loaded.model(batch.to(loaded.device))
-        states = out.hidden[_level(out)].float().cpu()  # (B, T_level, d)
+        states = loaded.model.text_states(out).float().cpu()  # (B, T_level, d)
         for row, (a, b) in enumerate(spans[s : s + batch_size]):
-            pos = _read_positions(out, batch, row, a, b)
+            pos = loaded.model.read_positions(batch, row, a, b)
             pos = pos[pos < states.shape[1]]
             out_rows.append(states[row, pos].mean(0).numpy())
     return np.stack(out_rows).astype(np.float32)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import torch
 
-from byteword.data import collate
-
 TRAIN_MULTIPLIER = 3
 
 
@@ -38,7 +36,7 @@ def forward_flops(model, windows: list[bytes], tokenizer=None) -> tuple[float, i
     total, n_bytes = 0.0, 0
     device = next(model.parameters()).device  # boundary models run their router to count chunks
     for window in windows:
-        batch = collate([window], model.batch_kind, tokenizer=tokenizer, max_word_bytes=model.cfg.max_word_bytes)
+        batch = model.collate([window], tokenizer)
         total += model.analytic_flops(batch.to(device))
         n_bytes += int(batch.byte_mask.sum())
     return total, n_bytes

@@ -50,12 +50,6 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def model_identity(meta: dict) -> dict:
-    """The identifying columns of a trained model's results, read from its model.json."""
-    return dict(experiment=meta["experiment"], corpus=meta["corpus"], tokenizer=meta["tokenizer"],
-                model=meta["model"]["name"], seed=meta["seed"], cfg_hash=meta["config_hash"])
-
-
 def with_provenance(df: pd.DataFrame, *, experiment: str, corpus: str, tokenizer: str = "", model: str = "",
                     seed: int | str = "", cfg_hash: str = "") -> pd.DataFrame:
     """Prepend the identifying columns every Parquet row carries."""

@@ -3,13 +3,12 @@
 The backbone is the level every family has (the whole stack of a transformer, the word/patch/chunk
 model of the others). Its width is searched over multiples of 2·n_heads (heads of even size), its
 depth and every other level kept, and the width whose measured FLOPs per byte come closest to the
-target wins. An untrained H-Net draws few chunks (about one per 26 bytes on English), so it is
-sized as if its chunks had the target length its ratio loss steers toward; training records the
-FLOPs per byte it really reaches."""
+target wins. A model that learns its chunks draws few of them untrained (H-Net: about one per 26
+bytes on English), so it is sized as if its chunks had the target length training steers toward
+(``count_flops_at_target_rate``); training records the FLOPs per byte it really reaches."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import torch
@@ -21,21 +20,10 @@ log = logging.getLogger(__name__)
 MAX_WIDTH = 8192
 
 
-def with_backbone_width(cfg: ModelConfig, d_model: int) -> ModelConfig:
-    if cfg.family == "transformer":
-        return dataclasses.replace(cfg, d_model=d_model)
-    return dataclasses.replace(cfg, backbone=dataclasses.replace(cfg.backbone, d_model=d_model))
-
-
-def backbone_heads(cfg: ModelConfig) -> int:
-    return cfg.n_heads if cfg.family == "transformer" else cfg.backbone.n_heads
-
-
 def measure(cfg: ModelConfig, windows: list[bytes], tokenizer=None, seed: int = 0) -> float:
     torch.manual_seed(seed)
     model = build_model(cfg, tokenizer)
-    if cfg.family == "hnet":
-        model.planned_chunk_bytes = cfg.target_chunk_bytes
+    model.count_flops_at_target_rate()
     return forward_flops_per_byte(model, windows, tokenizer)
 
 
@@ -44,11 +32,11 @@ def size_to_flops_per_byte(cfg: ModelConfig, target: float, windows: list[bytes]
     """The config whose backbone width brings forward FLOPs per byte closest to ``target``, and that value.
     FLOPs grow with the width: from the configured width, double (or halve) until the target is
     bracketed, then bisect over width steps."""
-    step = 2 * backbone_heads(cfg)
-    width = cfg.d_model if cfg.family == "transformer" else cfg.backbone.d_model
+    step = 2 * cfg.backbone.n_heads
+    width = cfg.backbone.d_model
 
     def fpb(units: int) -> float:
-        return measure(with_backbone_width(cfg, units * step), windows, tokenizer, seed)
+        return measure(cfg.with_backbone_width(units * step), windows, tokenizer, seed)
 
     lo = hi = max(width // step, 1)
     lo_fpb = hi_fpb = fpb(lo)
@@ -75,4 +63,4 @@ def size_to_flops_per_byte(cfg: ModelConfig, target: float, windows: list[bytes]
             hi, hi_fpb = mid, mid_fpb
     best, achieved = (lo, lo_fpb) if target - lo_fpb <= hi_fpb - target else (hi, hi_fpb)
     log.info("%s: backbone width %d gives %.4g FLOPs/byte (target %.4g)", cfg.name, best * step, achieved, target)
-    return with_backbone_width(cfg, best * step), achieved
+    return cfg.with_backbone_width(best * step), achieved

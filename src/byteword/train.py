@@ -15,7 +15,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import pandas as pd
@@ -24,58 +24,17 @@ from tqdm import tqdm
 
 from byteword import checkpoint, distributed
 from byteword.corpus import read_split
-from byteword.data import WindowSampler, collate, eval_windows
+from byteword.data import WindowSampler, eval_windows
 from byteword.encode import load_encoded
 from byteword.evaluation.bpb import score_windows
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
-from byteword.sizing import size_to_flops_per_byte
 from byteword.models import ModelConfig, build_model, param_counts
 from byteword.models.layers import Block
 from byteword.provenance import code_version, config_hash, package_versions, with_provenance, write_parquet
+from byteword.record import RunRecord, TrainConfig
+from byteword.sizing import size_to_flops_per_byte
 
 log = logging.getLogger(__name__)
-PRECISIONS = ("fp32", "bf16")
-# keys of the config's training section that schedule jobs rather than shape training (not hashed)
-SCHEDULING_KEYS = ("gpus_per_job", "runtime_minutes", "mem_mb")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    context_bytes: int = 128  # window length in bytes, for training and evaluation alike
-    batch_size: int = 8  # the GLOBAL batch in windows (all ranks and micro-batches), ≤ batch_size · context_bytes bytes
-    train_bytes: int = 2_000_000  # the budget: bytes seen (derived from the two below when they are set)
-    flops_per_byte: float | None = None  # compute matching: size each backbone to this forward FLOPs/byte
-    train_flops: float | None = None  # compute matching: training FLOPs budget; bytes = budget / (3 · target)
-    lr: float = 3e-3
-    min_lr_ratio: float = 0.1  # cosine decays to lr * min_lr_ratio
-    warmup_fraction: float = 0.05
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    eval_every_bytes: int = 250_000
-    eval_bytes: int = 32_768  # validation bytes scored at each evaluation
-    checkpoint_every_steps: int = 100
-    grad_accum_steps: int = 1  # micro-batches per optimizer step; each rank reads batch_size / (ranks · this)
-    precision: str = "fp32"  # "bf16": autocast to bfloat16 (weights, optimizer and evaluation stay float32)
-    activation_checkpointing: bool = False  # recompute backbone blocks in backward: less memory, ~1/3 more compute
-    compile: bool = False  # torch.compile the training forward (worth it on GPUs; first steps compile)
-
-    def budget_bytes(self) -> int:
-        """The bytes every model of this config trains on: budget / (3 · target) under compute matching
-        (train_flops and flops_per_byte both set), else ``train_bytes``."""
-        if self.train_flops is not None and self.flops_per_byte is not None:
-            return int(self.train_flops / (TRAIN_MULTIPLIER * self.flops_per_byte))
-        return self.train_bytes
-
-    def __post_init__(self):
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"training.precision {self.precision!r}: use one of {', '.join(PRECISIONS)}")
-        if self.grad_accum_steps < 1:
-            raise ValueError(f"training.grad_accum_steps must be at least 1, got {self.grad_accum_steps}")
-
-
-def train_config_from_dict(d: dict) -> TrainConfig:
-    """The typed training config from the YAML training section, without its scheduling keys."""
-    return TrainConfig(**{k: v for k, v in d.items() if k not in SCHEDULING_KEYS})
 
 
 @dataclass(frozen=True)
@@ -180,6 +139,40 @@ def train(job: TrainJob) -> pd.DataFrame | None:
         distributed.shutdown(ctx)
 
 
+@dataclass
+class TrainingState:
+    """Everything a resumed run needs besides the weights and the optimizer, saved and restored as one."""
+    step: int = 0
+    bytes_seen: int = 0
+    history: list[dict] = field(default_factory=list)  # one row per evaluation
+    wall: float = 0.0  # seconds trained before this process
+    run_nll: float = 0.0  # training NLL, bytes and chunks since the last evaluation
+    run_bytes: int = 0
+    run_chunks: int = 0
+    train_flops: float = 0.0
+    flops_per_byte: float = 0.0  # the rate the next bytes are charged at
+    sampler: dict | None = None  # WindowSampler.state() at the save
+    torch_rng: list[int] | None = None  # torch's CPU generator at the save
+
+
+def save_state(job: TrainJob, model, optimizer, state: TrainingState, sampler, wall: float) -> None:
+    state.sampler, state.torch_rng, state.wall = sampler.state(), torch.get_rng_state().tolist(), wall
+    checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer,
+                               {"config_hash": job.config_hash, "config": job.config, **asdict(state)})
+
+
+def restore_state(job: TrainJob, model, optimizer, sampler) -> TrainingState | None:
+    """The saved state of ``job``'s checkpoint with model, optimizer, sampler and RNG restored; None if none."""
+    saved = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash, job.config)
+    if saved is None:
+        return None
+    state = TrainingState(**{f.name: saved[f.name] for f in fields(TrainingState)})
+    sampler.set_state(state.sampler)
+    torch.set_rng_state(torch.tensor(state.torch_rng, dtype=torch.uint8))
+    log.info("resumed from %s at step %d (%d bytes seen)", job.checkpoint_dir, state.step, state.bytes_seen)
+    return state
+
+
 def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     device = torch.device(ctx.device)
     if device.type == "cuda":
@@ -210,30 +203,21 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     else:
         sampler = WindowSampler(read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist(),
                                 tc.context_bytes, job.seed, tokenizer)
-    flops_per_byte = forward_flops_per_byte(model, flops_windows, tokenizer)  # H-Net's re-measured as it learns
-    step, bytes_seen, history, wall_before, train_flops = 0, 0, [], 0.0, 0.0
-    run_nll, run_bytes, run_chunks = 0.0, 0, 0  # training loss and chunks since the last evaluation
-    state = checkpoint.load_checkpoint(job.checkpoint_dir, model, optimizer, job.config_hash, job.config)
-    if state is not None:
-        step, bytes_seen, history, wall_before = state["step"], state["bytes_seen"], state["history"], state["wall"]
-        run_nll, run_bytes, run_chunks = state["run_nll"], state["run_bytes"], state["run_chunks"]
-        train_flops, flops_per_byte = state["train_flops"], state["flops_per_byte"]
-        sampler.set_state(state["sampler"])
-        torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
-        log.info("resumed from %s at step %d (%d bytes seen)", job.checkpoint_dir, step, bytes_seen)
+    s = restore_state(job, model, optimizer, sampler)
+    if s is None:  # a model that learns its chunks has its FLOPs per byte re-measured as it learns
+        s = TrainingState(flops_per_byte=forward_flops_per_byte(model, flops_windows, tokenizer))
 
-    start = time.time() - wall_before
+    start = time.time() - s.wall
     interval_start = time.time()  # throughput: training bytes per second between evaluations
-    next_eval = (bytes_seen // tc.eval_every_bytes + 1) * tc.eval_every_bytes
-    bar = tqdm(total=tc.train_bytes, initial=bytes_seen, unit="B", unit_scale=True, desc=cfg.name, mininterval=10,
+    next_eval = (s.bytes_seen // tc.eval_every_bytes + 1) * tc.eval_every_bytes
+    bar = tqdm(total=tc.train_bytes, initial=s.bytes_seen, unit="B", unit_scale=True, desc=cfg.name, mininterval=10,
                disable=not ctx.is_main)
-    while bytes_seen < tc.train_bytes:
-        lr = lr_at(bytes_seen / tc.train_bytes, tc)
+    while s.bytes_seen < tc.train_bytes:
+        lr = lr_at(s.bytes_seen / tc.train_bytes, tc)
         for group in optimizer.param_groups:
             group["lr"] = lr
         # every rank draws the same global batch and keeps its share, cut into micro-batches
-        batches = [collate(w, model.batch_kind, tokenizer, cfg.max_word_bytes)
-                   for w in micro_batches(sampler.sample(tc.batch_size), tc, ctx)]
+        batches = [model.collate(w, tokenizer) for w in micro_batches(sampler.sample(tc.batch_size), tc, ctx)]
         n_step = int(distributed.sum_across([sum(int(b.byte_mask.sum()) for b in batches)], ctx)[0])
         optimizer.zero_grad(set_to_none=True)
         nll_local, chunks_local, loss_local = 0.0, 0, 0.0
@@ -250,67 +234,59 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
         distributed.sum_gradients(params, ctx)
         nll_step, chunks_step, loss_step = distributed.sum_across([nll_local, chunks_local, loss_local], ctx)
         if not math.isfinite(loss_step):
-            raise FloatingPointError(f"{cfg.name}: loss is {loss_step} at step {step + 1}; last good checkpoint "
+            raise FloatingPointError(f"{cfg.name}: loss is {loss_step} at step {s.step + 1}; last good checkpoint "
                                      f"in {job.checkpoint_dir}")
         torch.nn.utils.clip_grad_norm_(params, tc.grad_clip)
         optimizer.step()
-        step += 1
-        bytes_seen += n_step
-        run_nll, run_bytes, run_chunks = run_nll + nll_step, run_bytes + n_step, run_chunks + int(chunks_step)
-        train_flops += TRAIN_MULTIPLIER * flops_per_byte * n_step
+        s.step += 1
+        s.bytes_seen += n_step
+        s.run_nll, s.run_bytes, s.run_chunks = s.run_nll + nll_step, s.run_bytes + n_step, s.run_chunks + int(chunks_step)
+        s.train_flops += TRAIN_MULTIPLIER * s.flops_per_byte * n_step
         bar.update(n_step)
-        done = bytes_seen >= tc.train_bytes
-        if (bytes_seen >= next_eval or done) and ctx.is_main:
-            bytes_per_second = run_bytes / max(time.time() - interval_start, 1e-9)
+        done = s.bytes_seen >= tc.train_bytes
+        if (s.bytes_seen >= next_eval or done) and ctx.is_main:
+            bytes_per_second = s.run_bytes / max(time.time() - interval_start, 1e-9)
             valid = score_windows(model, valid_windows, tokenizer)
-            valid_bpb = valid.bpb
-            if cfg.family == "hnet":  # its FLOPs follow the boundaries it learns to draw: the interval just
+            if model.learns_its_rate:  # its FLOPs follow the boundaries it learns to draw: the interval just
                 # run is charged at the mean of the rates at its start and end, not at its start's alone
                 measured = forward_flops_per_byte(model, flops_windows, tokenizer)
-                train_flops += TRAIN_MULTIPLIER * (measured - flops_per_byte) / 2 * run_bytes
-                flops_per_byte = measured
+                s.train_flops += TRAIN_MULTIPLIER * (measured - s.flops_per_byte) / 2 * s.run_bytes
+                s.flops_per_byte = measured
             # bytes per chunk: words, patches or learned chunks (NaN for flat models), in training and validation
-            history.append({"step": step, "bytes_seen": bytes_seen, "epochs": bytes_seen / len(sampler.data),
-                            "train_flops": train_flops, "flops_per_byte": flops_per_byte,
-                            "train_bpb": run_nll / (math.log(2) * run_bytes), "valid_bpb": valid_bpb, "lr": lr,
-                            "train_bytes_per_chunk": run_bytes / run_chunks if run_chunks else math.nan,
-                            "valid_bytes_per_chunk": valid.n_bytes.sum() / valid.n_chunks.sum()
-                            if valid.n_chunks.sum() else math.nan,
-                            "target_bytes_per_chunk": cfg.target_chunk_bytes if cfg.family == "hnet" else math.nan,
-                            "bytes_per_second": bytes_per_second, "peak_gpu_memory_mb": peak_gpu_memory_mb(device),
-                            "wall_seconds": time.time() - start})
-            bar.set_postfix(valid_bpb=f"{valid_bpb:.3f}")
-            log.info("step %d bytes %d train_bpb %.4f valid_bpb %.4f bytes/s %.0f", step, bytes_seen,
-                     history[-1]["train_bpb"], valid_bpb, bytes_per_second)
+            s.history.append({"step": s.step, "bytes_seen": s.bytes_seen, "epochs": s.bytes_seen / len(sampler.data),
+                              "train_flops": s.train_flops, "flops_per_byte": s.flops_per_byte,
+                              "train_bpb": s.run_nll / (math.log(2) * s.run_bytes), "valid_bpb": valid.bpb, "lr": lr,
+                              "train_bytes_per_chunk": s.run_bytes / s.run_chunks if s.run_chunks else math.nan,
+                              "valid_bytes_per_chunk": valid.n_bytes.sum() / valid.n_chunks.sum()
+                              if valid.n_chunks.sum() else math.nan,
+                              "target_bytes_per_chunk": cfg.target_bytes_per_chunk,
+                              "bytes_per_second": bytes_per_second, "peak_gpu_memory_mb": peak_gpu_memory_mb(device),
+                              "wall_seconds": time.time() - start})
+            bar.set_postfix(valid_bpb=f"{valid.bpb:.3f}")
+            log.info("step %d bytes %d train_bpb %.4f valid_bpb %.4f bytes/s %.0f", s.step, s.bytes_seen,
+                     s.history[-1]["train_bpb"], valid.bpb, bytes_per_second)
             interval_start = time.time()
-        if bytes_seen >= next_eval or done:
-            run_nll, run_bytes, run_chunks = 0.0, 0, 0
+        if s.bytes_seen >= next_eval or done:
+            s.run_nll, s.run_bytes, s.run_chunks = 0.0, 0, 0
             next_eval += tc.eval_every_bytes
-        if step % tc.checkpoint_every_steps == 0 and not done and ctx.is_main:
-            checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {
-                "config_hash": job.config_hash, "config": job.config, "step": step, "bytes_seen": bytes_seen,
-                "history": history, "run_nll": run_nll, "run_bytes": run_bytes, "run_chunks": run_chunks,
-                "train_flops": train_flops, "flops_per_byte": flops_per_byte, "sampler": sampler.state(),
-                "torch_rng": torch.get_rng_state().tolist(),
-                "wall": time.time() - start})
+        if s.step % tc.checkpoint_every_steps == 0 and not done and ctx.is_main:
+            save_state(job, model, optimizer, s, sampler, time.time() - start)
     bar.close()
     if not ctx.is_main:
         return None
 
-    meta = {"model": cfg.to_dict(), "training": asdict(tc), "seed": job.seed, "experiment": job.experiment,
-            "corpus": job.corpus, "tokenizer": cfg.tokenizer if cfg.input == "bpe" else "bytes",
-            "config_hash": job.config_hash, "code_version": code_version(), "packages": package_versions(),
-            "flops_per_byte": flops_per_byte, "steps": step, "bytes_seen": bytes_seen,
-            "train_flops": train_flops, "flops_per_byte_target": tc.flops_per_byte, "world_size": ctx.world_size,
-            **param_counts(model)}
+    record = RunRecord(experiment=job.experiment, corpus=job.corpus, model=cfg, training=tc, seed=job.seed,
+                       tokenizer=cfg.tokenizer_name or "bytes", config_hash=job.config_hash,
+                       flops_per_byte=s.flops_per_byte, flops_per_byte_target=tc.flops_per_byte,
+                       train_flops=s.train_flops, steps=s.step, bytes_seen=s.bytes_seen, world_size=ctx.world_size,
+                       params=param_counts(model), code_version=code_version(), packages=package_versions())
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = with_provenance(pd.DataFrame(history), experiment=job.experiment, corpus=job.corpus,
-                              tokenizer=meta["tokenizer"], model=cfg.name, seed=job.seed, cfg_hash=job.config_hash)
+    metrics = with_provenance(pd.DataFrame(s.history), **record.identity())
     write_parquet(metrics, out_dir / "metrics.parquet")
     if job.tokenizer_path is not None:  # a BPE model's folder carries its tokenizer, so it loads on its own
         shutil.copyfile(job.tokenizer_path, out_dir / "tokenizer.json")
-    checkpoint.save_final(model, meta, out_dir)
+    checkpoint.save_final(model, record.to_json(), out_dir)
     shutil.rmtree(job.checkpoint_dir, ignore_errors=True)  # the final model supersedes it
     return metrics
 

@@ -18,30 +18,31 @@ from byteword.evaluation.languages import evaluation_texts, language_windows
 from byteword.evaluation.ngram import LN2, choose_order
 from byteword.evaluation.noise import noise_documents, noise_windows
 from byteword.provenance import with_provenance, write_parquet
-from byteword.train import train_config_from_dict
+from byteword.record import read_record
 from byteword.workflow_io import log_to
 
 VALID_BYTES = 65536  # validation windows that choose each n-gram's order
 
 log_to(snakemake.log[0])
-ev, tr, seed = snakemake.params.evaluation, snakemake.params.training, int(snakemake.params.seed)
-context, stride = tr["context_bytes"], ev["stride_bytes"]
+p = snakemake.params
+# the windows and training draws of a trained model's record (every model of a config shares them)
+record = read_record(snakemake.input.meta)
+context, stride, seed = record.training.context_bytes, p.stride_bytes, record.seed
 train_texts = read_split(snakemake.input.train)["text"].tolist()
 test_texts = read_split(snakemake.input.test)["text"].tolist()
 valid = eval_windows(read_split(snakemake.input.valid)["text"], context, stride, VALID_BYTES)
-test = eval_windows(test_texts, context, stride, ev["test_bytes"], max_doc_bytes=ev["doc_bytes"])
+test = eval_windows(test_texts, context, stride, p.test_bytes, max_doc_bytes=p.doc_bytes)
 n_bytes = np.array([w.n_scored for w in test], dtype=np.int64)  # (n_windows,)
 docs = np.array([w.doc for w in test], dtype=np.int64)
 
-# training's own draws, as many bytes as every model trained on (under compute matching: budget / (3 · target))
-train_bytes = train_config_from_dict(tr).budget_bytes()
-seen = [w.data for w in seen_windows(train_texts, context, tr["batch_size"], train_bytes, seed)]
+# training's own draws, replayed up to the bytes the model saw (every model of a seed draws the same)
+seen = [w.data for w in seen_windows(train_texts, context, record.training.batch_size, record.bytes_seen, seed)]
 per_window, summary = [], []
 
 
 def stamp(df: pd.DataFrame, model: str) -> pd.DataFrame:
     """Provenance columns; only the n-gram counted on the sampled windows depends on the seed."""
-    return with_provenance(df, experiment=snakemake.params.experiment, corpus=snakemake.wildcards.corpus,
+    return with_provenance(df, experiment=record.experiment, corpus=snakemake.wildcards.corpus,
                            model=model, seed=seed if model == "ngram_seen" else "")
 
 
@@ -53,7 +54,7 @@ def window_rows(windows, clusters, nll: np.ndarray, model: str, **condition) -> 
 
 def add(model: str, label: str, nll: np.ndarray, seconds: float, order=None) -> None:
     """Record one windowed baseline on the test split: its window rows and its summary row."""
-    low, high = ratio_ci(nll, n_bytes, docs, n_resamples=ev["bootstrap_resamples"])  # the models' resamples
+    low, high = ratio_ci(nll, n_bytes, docs, n_resamples=p.bootstrap_resamples)  # the models' resamples
     bpb = float(nll.sum() / (LN2 * n_bytes.sum()))
     print(f"{model}: {bpb:.4f} bits per byte [{low:.4f}, {high:.4f}] ({label}; {seconds:.1f} s)")
     per_window.append(window_rows(test, docs, nll, model))
@@ -94,7 +95,7 @@ write_parquet(pd.concat(per_window, ignore_index=True), snakemake.output.windows
 
 # the noise evaluation's perturbed articles and the language evaluation's texts, in the models' windows
 t0 = time.perf_counter()
-noise, rows = ev["noise"], []
+noise, rows = p.noise, []
 if noise["perturbations"]:
     noisy = noise_windows(noise_documents(test_texts, noise["test_bytes"]), noise["perturbations"], noise["seed"],
                           context, stride)
@@ -103,9 +104,9 @@ if noise["perturbations"]:
         rows += [window_rows(windows, clusters, score(windows), model, perturbation=name)
                  for model, *_, score in scorers]
 write_parquet(pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(), snakemake.output.noise)
-texts = evaluation_texts(snakemake.params.language, test_texts, ev["languages"])
+texts = evaluation_texts(p.language, test_texts, p.languages)
 rows = [window_rows(windows, clusters, score(windows), model, language=lang)
-        for lang, (windows, clusters, _) in language_windows(texts, context, stride, ev["language_bytes"]).items()
+        for lang, (windows, clusters, _) in language_windows(texts, context, stride, p.language_bytes).items()
         for model, *_, score in scorers]
 write_parquet(pd.concat(rows, ignore_index=True), snakemake.output.languages)
 print(f"noise and language windows scored in {time.perf_counter() - t0:.1f} s")

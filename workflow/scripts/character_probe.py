@@ -9,7 +9,7 @@ from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
 table = character_probe_table([pd.read_parquet(p) for p in snakemake.input.static], snakemake.params.resamples,
-                              snakemake.params.embeddings["seed"],
+                              snakemake.params.seed,
                               [pd.read_parquet(p) for p in snakemake.input.reference])
 print(table[table["letter"] == "macro"].to_string())
 write_parquet(table, snakemake.output[0])

@@ -3,17 +3,17 @@ in other languages (one row per language), and its per-window rows for the summa
 
 from byteword.corpus import read_split
 from byteword.evaluation.languages import evaluation_texts, score_languages
-from byteword.provenance import model_identity, with_provenance, write_parquet
+from byteword.provenance import with_provenance, write_parquet
 from byteword.workflow_io import load_job_model
 
-ev = snakemake.params.evaluation
+p = snakemake.params
 loaded = load_job_model(snakemake)
-meta = loaded.meta
-texts = evaluation_texts(snakemake.params.language, read_split(snakemake.input.test)["text"], ev["languages"])
-table, windows = score_languages(loaded.model, texts, meta["training"]["context_bytes"], ev["stride_bytes"],
-                                 ev["language_bytes"], loaded.tokenizer, batch_size=ev["batch_size"],
-                                 n_resamples=ev["bootstrap_resamples"])
+record = loaded.record
+texts = evaluation_texts(p.language, read_split(snakemake.input.test)["text"], p.languages)
+table, windows = score_languages(loaded.model, texts, record.training.context_bytes, p.stride_bytes,
+                                 p.language_bytes, loaded.tokenizer, batch_size=p.batch_size,
+                                 n_resamples=p.bootstrap_resamples)
 print(table.to_string())
-table = table.assign(family=meta["model"]["family"])
-write_parquet(with_provenance(table, **model_identity(meta)), snakemake.output.summary)
-write_parquet(with_provenance(windows, **model_identity(meta)), snakemake.output.windows)
+table = table.assign(family=record.model.family)
+write_parquet(with_provenance(table, **record.identity()), snakemake.output.summary)
+write_parquet(with_provenance(windows, **record.identity()), snakemake.output.windows)

@@ -8,17 +8,17 @@ from byteword.corpus import read_split
 from byteword.embeddings import (contextual_word_vectors, pair_words, readings_table, sentence_vectors,
                                  static_word_readings, vector_sizes)
 from byteword.evaluation.probes import load_polarity
-from byteword.provenance import model_identity, with_provenance, write_parquet
+from byteword.provenance import with_provenance, write_parquet
 from byteword.workflow_io import load_job_model
 
-cfg = snakemake.params.embeddings
+p = snakemake.params
 loaded = load_job_model(snakemake)
-ident = model_identity(loaded.meta)
+ident = loaded.record.identity()
 lexicon = pd.read_parquet(snakemake.input.lexicon)[["word", "kind", "source", "count", "bucket"]]
 static = readings_table(lexicon, static_word_readings(loaded, list(lexicon["word"])))
 # contextual vectors for the similarity sets' words only: the costly part (a full window per occurrence)
 test_texts = read_split(snakemake.input.test)["text"]
-contextual = contextual_word_vectors(loaded, pair_words(cfg["datasets"]), test_texts, cfg["contextual_occurrences"])
+contextual = contextual_word_vectors(loaded, pair_words(p.datasets), test_texts, p.contextual_occurrences)
 polarity = load_polarity()
 sentences = polarity.assign(vector=list(sentence_vectors(loaded, list(polarity["text"]))))
 dims = static.groupby("reading", sort=False)["dim"].first().to_dict()

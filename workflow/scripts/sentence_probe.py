@@ -7,8 +7,8 @@ from byteword.provenance import write_parquet
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
-cfg = snakemake.params.embeddings
-table = sentence_probe_table([pd.read_parquet(p) for p in snakemake.input.sentences], cfg["whiten_sentences"],
-                             snakemake.params.resamples, cfg["seed"])
+p = snakemake.params
+table = sentence_probe_table([pd.read_parquet(path) for path in snakemake.input.sentences], p.whiten_sentences,
+                             p.resamples, p.seed)
 print(table.to_string())
 write_parquet(table, snakemake.output[0])

@@ -2,22 +2,19 @@
 byte, training FLOPs, parameters by part and bytes per chunk, and intervals over resampled documents (and
 seeds); and the paired difference of every two models on the same resampled documents."""
 
-import json
-
 import pandas as pd
 
 from byteword.evaluation.paired import models_and_baselines
-from byteword.models import describe_variant
 from byteword.provenance import with_provenance, write_parquet
+from byteword.record import read_record
 from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
 models = pd.concat([pd.read_parquet(p) for p in snakemake.input.models], ignore_index=True)
-metas = [json.loads(open(p).read()) for p in snakemake.input.meta]
-extra = pd.DataFrame([{"model": m["model"]["name"], "seed": str(m["seed"]), "variant": describe_variant(m["model"]),
-                       "flops_per_byte": m["flops_per_byte"], "train_flops": m["train_flops"],
-                       "lr": m["training"]["lr"], **{k: v for k, v in m.items() if k.startswith("params_")}}
-                      for m in metas])
+records = [read_record(p) for p in snakemake.input.meta]
+extra = pd.DataFrame([{"model": r.model.name, "seed": str(r.seed), "variant": r.model.describe(),
+                       "flops_per_byte": r.flops_per_byte, "train_flops": r.train_flops, "lr": r.training.lr,
+                       **r.params} for r in records])
 models = models.merge(extra, on=["model", "seed"], how="left").assign(kind="model")
 models["bytes_per_chunk"] = (models["n_bytes"] / models["n_chunks"]).where(models["n_chunks"] > 0)
 

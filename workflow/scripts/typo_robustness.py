@@ -9,6 +9,6 @@ from byteword.workflow_io import log_to
 
 log_to(snakemake.log[0])
 table = typo_table([pd.read_parquet(p) for p in snakemake.input.static], snakemake.params.resamples,
-                   snakemake.params.embeddings["seed"], [pd.read_parquet(p) for p in snakemake.input.reference])
+                   snakemake.params.seed, [pd.read_parquet(p) for p in snakemake.input.reference])
 print(table.to_string())
 write_parquet(table, snakemake.output[0])

@@ -10,7 +10,7 @@ from byteword.workflow_io import log_to
 log_to(snakemake.log[0])
 table = similarity_table([pd.read_parquet(p) for p in snakemake.input.static],
                          [pd.read_parquet(p) for p in snakemake.input.contextual],
-                         snakemake.params.embeddings["datasets"], snakemake.params.resamples,
+                         snakemake.params.datasets, snakemake.params.resamples,
                          [pd.read_parquet(p) for p in snakemake.input.reference])
 print(table.to_string())
 write_parquet(table, snakemake.output[0])

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from byteword.data import as_window, collate
+from byteword.data import as_window
 
 
 class WindowScores(NamedTuple):
@@ -41,8 +41,7 @@ def score_windows(model, windows, tokenizer=None, batch_size: int = 16, progress
     windows = [as_window(w) for w in windows]
     starts = range(0, len(windows), batch_size)
     for s in tqdm(starts, desc="scoring", disable=not progress, mininterval=5):
-        batch = collate(windows[s : s + batch_size], model.batch_kind, tokenizer=tokenizer,
-                        max_word_bytes=model.cfg.max_word_bytes)
+        batch = model.collate(windows[s : s + batch_size], tokenizer)
         out = model(batch.to(device))
         scored = batch.score_mask.to(device)  # (B, W)
         lp = (out.byte_logprobs * scored).double()

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from byteword.data import Window, char_start, collate, document_tokens, tokens_inside
+from byteword.data import Window, char_start, document_tokens, tokens_inside
 from byteword.evaluation.paired import bpb_tables, run_summary
 from byteword.segment import split_words
 from byteword.tokenization import token_byte_lengths
@@ -104,7 +104,7 @@ def score_positions(model, positions: pd.DataFrame, tokenizer=None, batch_size: 
     next_word, word_bytes, nll = [], [], []
     for s in range(0, len(positions), batch_size):
         chunk = positions.iloc[s : s + batch_size]
-        out = model(collate(list(chunk.window), model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
+        out = model(model.collate(list(chunk.window), tokenizer).to(device))
         byte_hit, start_hit = out.byte_hit.cpu(), out.start_hit.cpu()
         # chain rule: NLL(word | context) = NLL(context + word) - NLL(context), each read as unfinished text
         with_word = [w.prefix(b) for w, b in zip(chunk.window, chunk.end)]
@@ -123,7 +123,7 @@ def score_positions(model, positions: pd.DataFrame, tokenizer=None, batch_size: 
 def _prefix_nll(model, windows, tokenizer, device) -> np.ndarray:
     """(n,) NLL in nats of each window read as the start of a longer text (no closing end-of-word: every
     family credits a prediction to the byte that completes it, so the sum is the prefix's log-probability)."""
-    out = model(collate(windows, model.batch_kind, tokenizer, model.cfg.max_word_bytes).to(device))
+    out = model(model.collate(windows, tokenizer).to(device))
     return -(out.byte_logprobs * out.byte_mask).sum(1).double().cpu().numpy()
 
 

@@ -34,16 +34,46 @@ gives the backbone the same sequence length.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from byteword.data import collate
 from byteword.flops import linear_flops, stack_flops
+from byteword.models.config import ConfigError, LevelConfig, ModelConfig
 from byteword.models.layers import Stack, init_weights
 from byteword.models.output import ModelOutput
+from byteword.models.protocol import LanguageModel
 
 WORD_TOKEN = 256  # encoder input: the first slot whose output becomes (part of) the word vector
 EOW = 256  # decoder output: end of word
+POOLINGS = ("word_token", "mean", "cross_attention", "multi")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HierarchicalConfig(ModelConfig):
+    encoder: LevelConfig
+    decoder: LevelConfig
+    pooling: str = "word_token"  # how a word's bytes become backbone input (one of POOLINGS)
+    vectors_per_word: int = 1  # word tokens per word with pooling "multi" (Learn Your Tokens)
+    max_word_bytes: int = 16  # longer words are chopped
+
+    family: ClassVar[str] = "hierarchical"
+
+    def check(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"model '{self.name}': unknown pooling {self.pooling!r}; choose one of "
+                              f"{', '.join(POOLINGS)}")
+        if (self.pooling == "multi") != (self.vectors_per_word > 1):
+            raise ConfigError(f"model '{self.name}': pooling 'multi' needs vectors_per_word > 1, and only it "
+                              "takes one")
+
+    def describe(self) -> str:
+        k = self.vectors_per_word
+        return f"pooling {self.pooling}" + (f" (k={k})" if k > 1 else "")
 
 
 def packed_layout(batch, k: int) -> dict[str, torch.Tensor]:
@@ -111,14 +141,14 @@ def with_zero_row(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, x.new_zeros(x.shape[0], 1, x.shape[-1])], dim=1)
 
 
-class Hierarchical(nn.Module):
+class Hierarchical(LanguageModel):
+    Config = HierarchicalConfig
     batch_kind = "words"
     PARTS = {"embedding": ("enc_embed.", "head."), "encoder": ("enc_pos.", "encoder.", "to_backbone.", "pool_"),
              "backbone": ("bos", "backbone."), "decoder": ("to_decoder.", "bytes_to_decoder.", "decoder.")}
 
-    def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
+    def __init__(self, cfg: HierarchicalConfig):
+        super().__init__(cfg)
         enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
         # word tokens appended after the bytes: 1 for word_token, k for multi, none for mean / cross_attention
         self.n_word_tokens = {"word_token": 1, "multi": cfg.vectors_per_word}.get(cfg.pooling, 0)
@@ -140,6 +170,19 @@ class Hierarchical(nn.Module):
         nn.init.normal_(self.bos, std=0.02)
         if cfg.pooling == "cross_attention":
             nn.init.normal_(self.pool_query, std=0.02)
+
+    def collate(self, windows, tokenizer=None):
+        """Windows with the length and start of each word, words longer than ``max_word_bytes`` chopped."""
+        return collate(windows, self.batch_kind, max_word_bytes=self.cfg.max_word_bytes)
+
+    def text_states(self, out) -> torch.Tensor:
+        """The backbone's word states."""
+        return out.hidden["backbone"]
+
+    def read_positions(self, batch, row: int, a: int, b: int) -> torch.Tensor:
+        """The positions after each word that starts in [a, b) (backbone state i has read words < i)."""
+        starts = batch.word_start[row][batch.word_len[row] > 0]  # (N,) first byte of each word
+        return ((starts >= a) & (starts < b)).nonzero()[:, 0] + 1
 
     def encode(self, batch) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """A batch of kind "words" -> word vectors (B, N, d_bb) (zeros at padding words), the encoder's

@@ -31,12 +31,17 @@ reference code, W_q and W_k start as identities and the residual projection at z
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
+from byteword.models.config import LevelConfig, ModelConfig
 from byteword.models.layers import Stack, init_weights, with_closing_space
+from byteword.models.protocol import LanguageModel
 from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256
@@ -85,14 +90,32 @@ def fixed_rate_boundaries(p: torch.Tensor, mask: torch.Tensor, chunk_bytes: floa
     return (rank < quota[:, None]) & mask
 
 
-class HNet(nn.Module):
-    batch_kind = "bytes"
+@dataclass(frozen=True, kw_only=True)
+class HNetConfig(ModelConfig):
+    encoder: LevelConfig
+    decoder: LevelConfig
+    attention_window: int | None = None  # sliding window of the byte-level (local) layers, in positions
+    target_chunk_bytes: float = 4.0  # the mean chunk length the ratio loss steers toward
+    ratio_loss_weight: float = 0.03  # weight of the ratio loss
+
+    family: ClassVar[str] = "hnet"
+
+    def describe(self) -> str:
+        return f"target {self.target_chunk_bytes:g} bytes/chunk"
+
+    @property
+    def target_bytes_per_chunk(self) -> float:
+        return self.target_chunk_bytes
+
+
+class HNet(LanguageModel):
+    Config = HNetConfig
+    learns_its_rate = True
     PARTS = {"embedding": ("embed.", "head."), "encoder": ("encoder.", "router_q.", "router_k."),
              "backbone": ("to_main.", "main.", "from_main."), "decoder": ("residual.", "decoder.")}
 
-    def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
+    def __init__(self, cfg: HNetConfig):
+        super().__init__(cfg)
         enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
         # registered (and so initialised) encoder first: the boundaries drawn at initialisation do not
         # depend on the sizes of the later levels, which compute matching varies
@@ -160,8 +183,14 @@ class HNet(nn.Module):
     fixed_chunk_bytes: float | None = None
 
     # Compute matching sizes an untrained model, whose router draws far fewer chunks than it will once
-    # trained; it sets this to target_chunk_bytes so that FLOPs assume the length the ratio loss aims at.
+    # trained; set to target_chunk_bytes, FLOPs assume the length the ratio loss aims at.
     planned_chunk_bytes: float | None = None
+
+    def count_flops_at_target_rate(self) -> None:
+        self.planned_chunk_bytes = self.cfg.target_chunk_bytes
+
+    def run_at_target_rate(self) -> None:
+        self.fixed_chunk_bytes = self.cfg.target_chunk_bytes
 
     @torch.no_grad()
     def analytic_flops(self, batch) -> float:

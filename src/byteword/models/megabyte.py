@@ -24,30 +24,46 @@ goes through one shared projection), so compute matching may give the global mod
 patch 0 reads one learned start vector rather than an embedded padding patch; and positions are
 rotary in both models (the paper adds learned absolute byte positions to the global embeddings).
 ``global_input: false`` is an ablation: the local model gets no global slice, so each patch is
-predicted from its own earlier bytes alone. ``cfg.encoder`` is not used.
+predicted from its own earlier bytes alone.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
+from byteword.models.config import LevelConfig, ModelConfig
 from byteword.models.layers import Stack, init_weights
+from byteword.models.protocol import LanguageModel
 from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256  # local input at the first position of every patch
 
 
-class Megabyte(nn.Module):
-    batch_kind = "bytes"
+@dataclass(frozen=True, kw_only=True)
+class MegabyteConfig(ModelConfig):
+    decoder: LevelConfig
+    patch_size: int = 8  # bytes per patch
+    global_input: bool = True  # false: ablation, the local model reads no global slice
+
+    family: ClassVar[str] = "megabyte"
+
+    def describe(self) -> str:
+        return f"patch {self.patch_size}" + ("" if self.global_input else ", no global input")
+
+
+class Megabyte(LanguageModel):
+    Config = MegabyteConfig
     PARTS = {"embedding": ("global_embed.", "local_embed.", "head."), "encoder": ("patch_proj.",),
              "backbone": ("global_bos", "global_model."), "decoder": ("to_local.", "local_model.")}
 
-    def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
+    def __init__(self, cfg: MegabyteConfig):
+        super().__init__(cfg)
         self.patch_size = P = cfg.patch_size
         bb, dec = cfg.backbone, cfg.decoder
         self.global_embed = nn.Embedding(256, dec.d_model)  # bytes as read by the global model

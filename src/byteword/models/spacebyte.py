@@ -34,12 +34,17 @@ Departures from the reference:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
+from byteword.models.config import ConfigError, LevelConfig, ModelConfig
 from byteword.models.layers import Block, Stack, attention_mask, init_weights, with_closing_space
+from byteword.models.protocol import LanguageModel
 from byteword.models.output import ModelOutput, byte_greedy_hits
 
 BYTE_BOS = 256
@@ -69,14 +74,30 @@ def global_positions(x: torch.Tensor, byte_mask: torch.Tensor | None = None) -> 
     return glob & byte_mask if byte_mask is not None else glob
 
 
-class SpaceByte(nn.Module):
-    batch_kind = "bytes"
+@dataclass(frozen=True, kw_only=True)
+class SpaceByteConfig(ModelConfig):
+    encoder: LevelConfig
+    decoder: LevelConfig
+    attention_window: int | None = None  # sliding window of the byte-level (local) layers, in positions
+
+    family: ClassVar[str] = "spacebyte"
+
+    def check(self) -> None:
+        if self.encoder.d_model != self.decoder.d_model:
+            raise ConfigError(f"model '{self.name}': the encoder and decoder share one byte stream, so their "
+                              f"d_model must be equal ({self.encoder.d_model} != {self.decoder.d_model})")
+
+    def describe(self) -> str:
+        return "spaces" + (f", window {self.attention_window}" if self.attention_window else "")
+
+
+class SpaceByte(LanguageModel):
+    Config = SpaceByteConfig
     PARTS = {"embedding": ("embed.", "head."), "encoder": ("encoder.",),
              "backbone": ("to_global.", "backbone.", "from_global."), "decoder": ("decoder.",)}
 
-    def __init__(self, cfg):
-        super().__init__()
-        self.cfg = cfg
+    def __init__(self, cfg: SpaceByteConfig):
+        super().__init__(cfg)
         enc, bb, dec = cfg.encoder, cfg.backbone, cfg.decoder
         d = enc.d_model
         self.embed = nn.Embedding(257, d)  # 256 bytes + BOS

@@ -5,36 +5,82 @@ byte. On BPE its chunks are tokens: ``boundaries`` marks each token's first byte
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
+from byteword.models.config import ModelConfig
 from byteword.models.layers import Stack, init_weights
 from byteword.models.output import ModelOutput, byte_greedy_hits
+from byteword.models.protocol import LanguageModel
 
 BYTE_BOS = 256
 
 
-class Transformer(nn.Module):
+@dataclass(frozen=True, kw_only=True)
+class TransformerConfig(ModelConfig):
+    tokenizer: str | None = None  # a BPE tokenizer such as "bpe1024" whose ids it reads; None: raw bytes
+    attention_window: int | None = None  # sliding-window attention, in positions
+
+    family: ClassVar[str] = "transformer"
+
+    def describe(self) -> str:
+        return (self.tokenizer or "bytes") + (f", window {self.attention_window}" if self.attention_window else "")
+
+    @property
+    def tokenizer_name(self) -> str | None:
+        return self.tokenizer
+
+
+class Transformer(LanguageModel):
+    Config = TransformerConfig
     PARTS = {"embedding": ("embed.", "head."), "backbone": ("stack.",)}
 
-    def __init__(self, cfg, vocab_size: int | None = None, bos_id: int | None = None,
+    def __init__(self, cfg: TransformerConfig, vocab_size: int | None = None, bos_id: int | None = None,
                  first_bytes: list[int] | None = None):
-        super().__init__()
-        self.cfg = cfg
-        self.reads_bytes = cfg.input == "bytes"
+        super().__init__(cfg)
+        self.reads_bytes = cfg.tokenizer is None
         vocab_in = 257 if self.reads_bytes else vocab_size
         self.vocab_out = 256 if self.reads_bytes else vocab_size
         self.bos_id = BYTE_BOS if self.reads_bytes else bos_id
-        self.embed = nn.Embedding(vocab_in, cfg.d_model)
-        self.stack = Stack(cfg.d_model, cfg.n_layers, cfg.n_heads)
-        self.head = nn.Linear(cfg.d_model, self.vocab_out, bias=False)
+        bb = cfg.backbone
+        self.embed = nn.Embedding(vocab_in, bb.d_model)
+        self.stack = Stack(bb.d_model, bb.n_layers, bb.n_heads)
+        self.head = nn.Linear(bb.d_model, self.vocab_out, bias=False)
         init_weights(self)
         if not self.reads_bytes:  # (vocab,) first byte each BPE id stands for (-1: BOS), for greedy hits; not saved
             self.register_buffer("first_bytes", torch.tensor(first_bytes or [-1] * vocab_size), persistent=False)
 
+    @classmethod
+    def build(cls, cfg: TransformerConfig, tokenizer=None) -> "Transformer":
+        if cfg.tokenizer is None:  # raw bytes: a tokenizer passed along is not read
+            return cls(cfg)
+        from byteword.tokenization import bos_id, special_ids, token_bytes
+
+        specials = special_ids(tokenizer)
+        first_bytes = [-1 if i in specials else token_bytes(tokenizer, i)[0] for i in range(tokenizer.get_vocab_size())]
+        return cls(cfg, vocab_size=tokenizer.get_vocab_size(), bos_id=bos_id(tokenizer), first_bytes=first_bytes)
+
     batch_kind = property(lambda self: "bytes" if self.reads_bytes else "bpe")
+
+    def text_states(self, out) -> torch.Tensor:
+        """Byte states, or the BPE token states."""
+        return out.hidden["byte" if self.reads_bytes else "token"]
+
+    def read_positions(self, batch, row: int, a: int, b: int) -> torch.Tensor:
+        """On bytes, the protocol's default; on BPE, the positions after each token whose last byte lies
+        in [a, b) (a token state at i has read tokens < i)."""
+        if self.reads_bytes:
+            return super().read_positions(batch, row, a, b)
+        ends = batch.token_end[row][batch.target_mask[row]]  # (T,) last byte of each token
+        return ((ends >= a) & (ends < b)).nonzero()[:, 0] + 1
+
+    def token_embeddings(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        return None if self.reads_bytes else (self.embed.weight, self.head.weight)
 
     def hidden_states(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, T) input ids -> (B, T, d_model) final-layer states."""
@@ -80,9 +126,9 @@ class Transformer(nn.Module):
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch: the stack over every input position, then the head."""
         T = batch.bytes.shape[1] if self.reads_bytes else batch.ids.shape[1]
-        cfg = self.cfg
-        return stack_flops(T, T, cfg.d_model, cfg.n_layers, cfg.attention_window) + linear_flops(
-            T, cfg.d_model, self.vocab_out)
+        bb = self.cfg.backbone
+        return stack_flops(T, T, bb.d_model, bb.n_layers, self.cfg.attention_window) + linear_flops(
+            T, bb.d_model, self.vocab_out)
 
     def word_units(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         """The units a window of one word is made of: (B, n) bytes or BPE ids (padding clamped to 0) and

@@ -1,0 +1,79 @@
+"""The model protocol: everything the rest of byteword knows about a family, in one base class.
+
+Training, evaluation, embeddings, sizing, the benchmark and the workflow read a model only through
+these attributes and methods, so they never branch on a family; a family's file subclasses
+``LanguageModel``, overrides what differs from the defaults and registers itself in
+``byteword.models.FAMILIES``.
+
+- ``Config``: its typed config class (a ``byteword.models.config.ModelConfig``);
+- ``PARTS``: parameter-name prefixes per part (embedding, encoder, backbone, decoder) for counts;
+- ``build(cfg, tokenizer)``: the model, given the tokenizer when ``cfg.tokenizer_name`` names one;
+- ``collate(windows, tokenizer)``: the batch it reads from evaluation or training windows;
+- ``forward(batch) -> ModelOutput``: log-likelihood credited to every byte (``byteword.models.output``);
+- ``analytic_flops(batch)``: forward FLOPs of a one-window batch (``byteword.flops``' convention);
+- ``word_readings(batch)``: the two readings of one-word windows for the embedding suite;
+- ``text_states(out)`` and ``read_positions(batch, row, a, b)``: the states that stand for a text in
+  contextual and sentence vectors, and which of them have just read a span of bytes;
+- ``token_embeddings()``: the input and output embedding matrices of a model that reads tokens;
+- ``learns_its_rate``, ``count_flops_at_target_rate()`` and ``run_at_target_rate()``: for a model whose
+  chunk boundaries are learned, whose FLOPs per byte move as it trains.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from byteword.data import Batch, collate
+from byteword.models.config import ModelConfig
+
+
+class LanguageModel(nn.Module):
+    Config: ClassVar[type[ModelConfig]]
+    PARTS: ClassVar[dict[str, tuple[str, ...]]]
+    batch_kind: ClassVar[str] = "bytes"  # the kind of ``byteword.data.collate`` batch it reads
+    # True when the model draws its own chunk boundaries, so that its FLOPs per byte change as it learns:
+    # training re-measures them at every evaluation
+    learns_its_rate: ClassVar[bool] = False
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+
+    @classmethod
+    def build(cls, cfg: ModelConfig, tokenizer=None) -> "LanguageModel":
+        return cls(cfg)
+
+    def collate(self, windows, tokenizer=None) -> Batch:
+        """The batch this model reads from ``windows`` (``byteword.data.Window`` objects or plain bytes)."""
+        return collate(windows, self.batch_kind, tokenizer)
+
+    def analytic_flops(self, batch) -> float:
+        raise NotImplementedError(f"{type(self).__name__} does not count its FLOPs")
+
+    def word_readings(self, batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError(f"{type(self).__name__} has no word readings")
+
+    def text_states(self, out) -> torch.Tensor:
+        """(B, T_level, d) the states of the level that stands for a text: by default its byte states."""
+        return out.hidden["byte"]
+
+    def read_positions(self, batch, row: int, a: int, b: int) -> torch.Tensor:
+        """Positions in ``text_states`` of the states that have just read bytes [a, b) of window ``row``.
+        A level predicts its unit i from the state at i, which has read the units before i; so the state
+        that has read unit j sits at j + 1 (the window must hold one unit after the span)."""
+        return torch.arange(a + 1, b + 1)
+
+    def token_embeddings(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(V, d) input embeddings and (V, d) output head of a model that reads tokens; None for bytes."""
+        return None
+
+    def count_flops_at_target_rate(self) -> None:
+        """Count analytic FLOPs at the chunk length training steers toward, not at what an untrained model
+        draws (compute matching sizes untrained models). A no-op for fixed units."""
+
+    def run_at_target_rate(self) -> None:
+        """Draw chunks at the length training steers toward in the forward pass itself, for timing (never
+        causal, never scored). A no-op for fixed units."""
