@@ -10,8 +10,9 @@ import zipfile
 import pandas as pd
 import pytest
 
-from byteword.corpus import (CorpusConfig, CorpusError, SplitConfig, corpus_config_from_dict, gensim_test_data,
-                             load_documents, prepare_corpus, read_split, split_documents)
+from byteword.corpus import (CorpusConfig, CorpusError, SplitConfig, corpus_config_from_dict, load_documents,
+                             prepare_corpus, read_split, split_documents)
+from byteword.datasets import DatasetError, gensim_test_data
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_gensim_other_dump_and_missing_file():
                                             "file": "bgwiki-latest-pages-articles-shortened.xml.bz2"}, language="bg"))
     assert len(bg) == 1 and bg["language"].iloc[0] == "bg"   # the two Wikipedia: project pages are dropped
     assert any("\u0400" <= ch <= "\u04ff" for ch in bg["text"].iloc[0])   # Cyrillic
-    with pytest.raises(CorpusError, match="no-such-dump"):
+    with pytest.raises(DatasetError, match="no-such-dump"):
         gensim_test_data("no-such-dump.bz2")
 
 

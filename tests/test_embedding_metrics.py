@@ -7,12 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from byteword.evaluation.analogy import analogy_accuracy, analogy_by_section, load_analogies
+from byteword.datasets import load_analogies, load_polarity
+from byteword.evaluation.analogy import analogy_accuracy, analogy_by_section
 from byteword.evaluation.bootstrap import mean_ci, resample_counts
 from byteword.evaluation.geometry import (anisotropy, intrinsic_dimension, intrinsic_dimension_ci, typo_robustness,
                                           typo_scores)
-from byteword.evaluation.probes import (bag_of_bytes, character_probe, lemma_groups, load_polarity, random_control,
-                                        sentence_probe, split_by_group)
+from byteword.evaluation.probes import (bag_of_bytes, character_probe, lemma_groups, random_control, sentence_probe,
+                                        split_by_group)
 
 
 def random_words(n, seed=0):

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from byteword.api import LoadedModel
-from byteword.embeddings import (build_lexicon, contextual_word_vectors, pair_words, sentence_vectors, span_vectors,
-                                 whiten)
+from byteword.datasets import pair_words
+from byteword.embeddings import build_lexicon, contextual_word_vectors, sentence_vectors, span_vectors
+from byteword.evaluation.vectors import whiten
 from byteword.evaluation.word_similarity import shared_pairs, word_similarity
 from byteword.models.transformer import BYTE_BOS
 

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from byteword.embeddings import pair_words, readings_table
+from byteword.datasets import pair_words
+from byteword.evaluation.vectors import readings_table
 from byteword.evaluation.embedding_suite import analogy_table, similarity_table, typo_table
 from byteword.evaluation.reference_vectors import (ReferenceConfig, bag_of_bigrams, bag_of_bytes, lookup,
                                                    random_vectors, reference_table, reference_vectors,

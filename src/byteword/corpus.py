@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from byteword.datasets import gensim_test_data
 from byteword.provenance import atomic_path, code_version, write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -89,16 +90,6 @@ def corpus_config_from_dict(name: str, d: dict) -> CorpusConfig:
                         max_bytes=d.get("max_bytes"), split=SplitConfig(**(d.get("split") or {})),
                         min_split_bytes=int(d.get("min_split_bytes") or 0))
 
-
-def gensim_test_data(filename: str) -> Path:
-    """The path of ``gensim/test/test_data/<filename>`` inside the installed gensim wheel."""
-    import gensim
-
-    path = Path(gensim.__file__).resolve().parent / "test" / "test_data" / filename
-    if not path.is_file():
-        raise CorpusError(f"{filename!r} is not in gensim's test data ({path.parent}); check the file name "
-                          f"or reinstall gensim from its wheel, which ships that folder")
-    return path
 
 
 def decode_utf8(data: bytes, origin: str, stats: dict) -> str:

@@ -14,44 +14,18 @@ Sentence: the mean of those states over a whole text (optionally whitened afterw
 from __future__ import annotations
 
 import random
-import re
 
 import numpy as np
 import pandas as pd
 import torch
 
-from byteword.corpus import gensim_test_data
 from byteword.data import char_start, split_windows
-from byteword.evaluation.analogy import load_analogies
+from byteword.datasets import load_analogies, pair_words
 from byteword.evaluation.next_word import bucket_of, word_counts
 from byteword.evaluation.noise import perturb_word
+from byteword.evaluation.vectors import LETTERS_ONLY
 from byteword.models import READINGS
 from byteword.segment import split_words
-
-WORD_PAIR_FILES = {"wordsim353": "wordsim353.tsv", "simlex999": "simlex999.txt"}
-
-
-def load_word_pairs(dataset: str) -> pd.DataFrame:
-    """Human similarity judgements shipped in the gensim wheel: columns word1, word2, score."""
-    if dataset not in WORD_PAIR_FILES:
-        raise ValueError(f"unknown word-similarity dataset {dataset!r}; known: {', '.join(WORD_PAIR_FILES)}")
-    rows = []
-    for line in gensim_test_data(WORD_PAIR_FILES[dataset]).read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        w1, w2, score = line.split("\t")[:3]
-        rows.append((w1, w2, float(score)))
-    return pd.DataFrame(rows, columns=["word1", "word2", "score"])
-
-
-def pair_words(datasets: list[str]) -> list[str]:
-    """Every word of the named word-similarity sets, sorted."""
-    words = set()
-    for d in datasets:
-        pairs = load_word_pairs(d)
-        words |= set(pairs.word1) | set(pairs.word2)
-    return sorted(words)
-
 
 @torch.no_grad()
 def static_word_readings(loaded, words: list[str], batch_size: int = 64) -> dict[str, np.ndarray]:
@@ -66,35 +40,7 @@ def static_word_readings(loaded, words: list[str], batch_size: int = 64) -> dict
     return {reading: np.concatenate(v).astype(np.float32) for reading, v in out.items()}
 
 
-def readings_table(lexicon: pd.DataFrame, readings: dict[str, np.ndarray], known=True) -> pd.DataFrame:
-    """The lexicon's rows once per reading (in the order of ``readings``), with columns reading, dim,
-    known (the word has a vector of its own: True for models, which build every word from its bytes or
-    tokens) and vector (float32 arrays, one per row)."""
-    parts = [lexicon.assign(reading=reading, dim=X.shape[1], known=known, vector=list(X.astype(np.float32)))
-             for reading, X in readings.items()]
-    return pd.concat(parts, ignore_index=True)
-
-
-def vector_sizes(table: pd.DataFrame) -> dict[str, int]:
-    """``write_parquet``'s fixed_size_lists for a vectors table: {"vector": dim} when every row has the same
-    dim, else {} (readings of different widths are stored as plain lists)."""
-    dims = table["vector"].map(len).unique()
-    return {"vector": int(dims[0])} if len(dims) == 1 else {}
-
-
-def vectors_table(words: list[str], vectors: np.ndarray) -> pd.DataFrame:
-    """One row per word; ``vector`` holds float32 arrays (write with fixed_size_lists={"vector": dim})."""
-    return pd.DataFrame({"word": words, "vector": list(vectors.astype(np.float32)), "dim": vectors.shape[1]})
-
-
-def vectors_from_table(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {w: np.asarray(v, dtype=np.float32) for w, v in zip(df["word"], df["vector"])}
-
-
 # ---- the lexicon: evaluation-set words, a sample per frequency bucket, unseen words, noised variants ----
-
-LETTERS_ONLY = re.compile(r"[^\W\d_]+")
-
 
 def build_lexicon(train_texts, test_texts, datasets: list[str], words_per_bucket: int, noised_words: int,
                   variants_per_word: int, seed: int = 0) -> pd.DataFrame:
@@ -184,10 +130,3 @@ def sentence_vectors(loaded, texts: list[str]) -> np.ndarray:
     per_window = span_vectors(loaded, windows, spans)
     owner = np.array(owner)
     return np.stack([per_window[owner == i].mean(0) for i in range(len(texts))]).astype(np.float32)
-
-
-def whiten(X: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Centre and decorrelate rows (PCA whitening: unit variance along every principal direction)."""
-    Xc = X - X.mean(0, keepdims=True)
-    _, s, vt = np.linalg.svd(Xc, full_matrices=False)
-    return (Xc @ vt.T / (s / np.sqrt(max(len(X) - 1, 1)) + eps)).astype(np.float32)

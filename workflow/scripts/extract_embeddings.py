@@ -5,9 +5,9 @@ polarity sentences (three Parquet files with fixed-size vectors)."""
 import pandas as pd
 
 from byteword.corpus import read_split
-from byteword.embeddings import (contextual_word_vectors, pair_words, readings_table, sentence_vectors,
-                                 static_word_readings, vector_sizes)
-from byteword.evaluation.probes import load_polarity
+from byteword.datasets import load_polarity, pair_words
+from byteword.embeddings import contextual_word_vectors, sentence_vectors, static_word_readings
+from byteword.evaluation.vectors import readings_table, vector_sizes
 from byteword.provenance import with_provenance, write_parquet
 from byteword.workflow_io import load_job_model
 

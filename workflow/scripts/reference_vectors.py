@@ -6,7 +6,7 @@ import time
 import pandas as pd
 
 from byteword.corpus import read_split
-from byteword.embeddings import vector_sizes
+from byteword.evaluation.vectors import vector_sizes
 from byteword.evaluation.reference_vectors import (LEARNED, reference_config_from_dict, reference_table,
                                                    reference_vectors)
 from byteword.provenance import config_hash, with_provenance, write_parquet

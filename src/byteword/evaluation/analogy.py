@@ -1,4 +1,4 @@
-"""Word analogies (Mikolov et al. 2013, gensim's ``questions-words.txt``) scored with 3CosAdd:
+"""Word analogies (Mikolov et al. 2013, ``byteword.datasets.load_analogies``) scored with 3CosAdd:
 for "a is to b as c is to ?", predict the word x maximizing cos(x, b) - cos(x, a) + cos(x, c),
 i.e. the nearest unit vector to b̂ - â + ĉ, among every word that has a vector except a, b, c.
 
@@ -10,24 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from byteword.datasets import ANALOGY_COLUMNS as COLUMNS
 from byteword.evaluation.bootstrap import mean_ci
 from byteword.evaluation.word_similarity import unit_vectors
-
-COLUMNS = ["a", "b", "c", "d"]
-
-
-def load_analogies() -> pd.DataFrame:
-    """The analogy questions shipped with gensim: columns section, a, b, c, d (19,544 rows, 14 sections)."""
-    from byteword.corpus import gensim_test_data
-
-    rows, section = [], None
-    for line in gensim_test_data("questions-words.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith(":"):
-            section = line[1:].strip()
-        elif line.strip():
-            a, b, c, d = line.split()
-            rows.append((section, a, b, c, d))
-    return pd.DataFrame(rows, columns=["section", *COLUMNS])
 
 
 def analogy_correct(questions: pd.DataFrame, vectors: dict[str, np.ndarray],

@@ -19,10 +19,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from byteword.embeddings import LETTERS_ONLY, load_word_pairs, vectors_from_table, whiten
-from byteword.evaluation.analogy import COLUMNS, accuracy_summary, analogy_correct, load_analogies
+from byteword.datasets import load_analogies, load_polarity, load_word_pairs
+from byteword.evaluation.analogy import COLUMNS, accuracy_summary, analogy_correct
 from byteword.evaluation.geometry import anisotropy, intrinsic_dimension_ci, typo_robustness
-from byteword.evaluation.probes import bag_of_bytes, character_probe, load_polarity, random_control, sentence_probe
+from byteword.evaluation.probes import bag_of_bytes, character_probe, random_control, sentence_probe
+from byteword.evaluation.vectors import LETTERS_ONLY, vectors_from_table, whiten
 from byteword.evaluation.word_similarity import shared_pairs, word_similarity
 
 IDENTITY = ["experiment", "corpus", "tokenizer", "model", "seed", "config_hash", "code_version"]

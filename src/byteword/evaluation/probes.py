@@ -102,20 +102,6 @@ def character_probe(words: list[str], X: np.ndarray, letters: str = LETTERS, see
     return pd.DataFrame(rows, columns=columns)
 
 
-def load_polarity() -> pd.DataFrame:
-    """gensim's 200 movie-review sentences (Pang & Lee): columns text, label (0 negative, 1 positive).
-
-    The file is Windows-1252 (é as E9, an em dash as 97), not UTF-8; it is decoded as such."""
-    from byteword.corpus import gensim_test_data
-
-    rows = []
-    for line in gensim_test_data("pang_lee_polarity.cor").read_text(encoding="cp1252").splitlines():
-        if line.strip():
-            tag, _, text = line.partition(" ")
-            rows.append((text.strip(), {"__label__neg": 0, "__label__pos": 1}[tag]))
-    return pd.DataFrame(rows, columns=["text", "label"])
-
-
 def bag_of_bytes(texts: list[str]) -> np.ndarray:
     """(n, 256) float32 UTF-8 byte frequencies per text; each row sums to 1 (an empty text is all zeros)."""
     out = np.zeros((len(texts), 256), dtype=np.float32)

@@ -141,6 +141,6 @@ def reference_vectors(name: str, words: list[str], train_texts=None,
 
 def reference_table(lexicon: pd.DataFrame, X: np.ndarray, known: np.ndarray) -> pd.DataFrame:
     """The lexicon's rows with reading "reference", dim, known and vector: the models' static format."""
-    from byteword.embeddings import readings_table  # here: the workflow imports REFERENCES while parsing
+    from byteword.evaluation.vectors import readings_table
 
     return readings_table(lexicon, {"reference": X}, known=known)
