@@ -28,22 +28,22 @@ def test_a_loss_of_c_nats_per_byte_is_a_point_interval_and_pairs_cancel_the_docu
     rows = pd.concat([windows_of("clean", 6, 3, "a", clean_rate), windows_of("clean", 6, 3, "b", clean_rate + 0.2),
                       windows_of("drop", 6, 4, "a", clean_rate + 1.0), windows_of("drop", 6, 4, "b", clean_rate + 0.7)])
     models, pairs = shift_tables(rows, n_resamples=300)
-    a = models.set_index("model").loc["a"]
-    assert a["shift"] > 0 and a["shift_ci_low"] < a["shift_ci_high"]  # the mix of documents moves each loss
+    a = models.set_index(["model", "metric"]).loc[("a", "bpb_shift")]
+    assert a["value"] > 0 and a["ci_low"] < a["ci_high"]  # the mix of documents moves each loss
+    assert (pairs["metric"] == "bpb_shift").all()
     pair = pairs.set_index(["model_a", "model_b"])
     # a loses 1.0 nat per byte, b 0.5: on any resample, a's loss minus b's is exactly 0.5 / ln 2 bits
     expected = 0.5 / math.log(2)
-    assert pair.loc[("a", "b"), ["shift_difference", "shift_ci_low", "shift_ci_high"]].to_numpy(float) == pytest.approx(
-        expected, abs=1e-9)
-    assert pair.loc[("b", "a"), "shift_difference"] == pytest.approx(-expected) and pair["shift_excludes_zero"].all()
+    assert pair.loc[("a", "b"), ["value", "ci_low", "ci_high"]].to_numpy(float) == pytest.approx(expected, abs=1e-9)
+    assert pair.loc[("b", "a"), "value"] == pytest.approx(-expected) and pair["excludes_zero"].all()
 
 
 def test_a_model_that_loses_nothing_has_a_shift_of_exactly_zero_and_a_ratio_of_one():
     rate = RNG.uniform(0.5, 3, 5)  # "unset" is as long as "clean", so its windows get the same bytes
     rows = pd.concat([windows_of("clean", 5, 2, "a", rate), windows_of("unset", 5, 2, "a", rate)])
-    model = shift_tables(rows, n_resamples=100)[0].iloc[0]
-    assert (model["shift"], model["shift_ci_low"], model["shift_ci_high"]) == pytest.approx((0, 0, 0), abs=1e-12)
-    assert (model["ratio"], model["ratio_ci_low"], model["ratio_ci_high"]) == pytest.approx((1, 1, 1))
+    model = shift_tables(rows, n_resamples=100)[0].set_index("metric")[["value", "ci_low", "ci_high"]]
+    assert tuple(model.loc["bpb_shift"]) == pytest.approx((0, 0, 0), abs=1e-12)
+    assert tuple(model.loc["bpb_ratio"]) == pytest.approx((1, 1, 1))
 
 
 def test_shifts_refuse_other_documents_and_a_missing_reference():

@@ -104,11 +104,12 @@ def letter_vectors(words, seed=0):
 def test_character_probe_reads_letters_and_random_control_is_near_chance(probe_words):
     encoded = character_probe(probe_words, letter_vectors(probe_words), n_resamples=200)
     control = character_probe(probe_words, random_control(probe_words, 32, seed=1), n_resamples=200)
-    assert list(encoded.columns) == ["letter", "f1", "ci_low", "ci_high", "n_train", "n_test", "test_positive_rate"]
-    assert len(encoded) == 27 and encoded.letter.iloc[-1] == "macro"
+    assert list(encoded.columns) == ["letter", "metric", "value", "ci_low", "ci_high", "n_train", "n_test",
+                                     "test_positive_rate"]
+    assert len(encoded) == 27 and encoded.letter.iloc[-1] == "macro" and (encoded.metric == "f1").all()
     macro, chance = encoded.iloc[-1], control.iloc[-1]
-    assert macro.f1 > 0.95 and macro.ci_low <= macro.f1 <= macro.ci_high
-    assert chance.f1 < 0.45 and chance.ci_high < macro.ci_low
+    assert macro.value > 0.95 and macro.ci_low <= macro.value <= macro.ci_high
+    assert chance.value < 0.45 and chance.ci_high < macro.ci_low
     assert macro.n_train + macro.n_test == len(probe_words)
 
 

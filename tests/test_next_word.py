@@ -120,6 +120,6 @@ def test_next_word_intervals_resample_articles_and_pair_the_models():
     assert table.set_index(["model", "bucket", "metric"]).loc[("a", ">100", "word_bytes"), "value"] == pytest.approx(1)
     pair = paired[(paired.metric == "word_bpb") & (paired.model_a == "b")].iloc[0]
     # b pays 2 nats more on every 2-byte word: exactly 1 nat per byte, in every resample of the articles
-    assert pair[["difference", "ci_low", "ci_high"]].to_numpy(float) == pytest.approx(1 / math.log(2))
+    assert pair[["value", "ci_low", "ci_high"]].to_numpy(float) == pytest.approx(1 / math.log(2))
     same = paired[(paired.metric == "next_word") & (paired.model_a == "b")].iloc[0]
-    assert same.difference == 0 and same.ci_low == 0 and same.ci_high == 0  # the same hits: exactly [0, 0]
+    assert same.value == 0 and same.ci_low == 0 and same.ci_high == 0  # the same hits: exactly [0, 0]

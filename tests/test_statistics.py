@@ -70,7 +70,7 @@ def test_a_model_against_itself_differs_by_exactly_zero():
     assert (d["value"], d["ci_low"], d["ci_high"], d["paired_seeds"]) == (0.0, 0.0, 0.0, 3)
     tables = bpb_tables(long_rows({("a", 0): nll, ("twin", 0): nll.copy()}, n_bytes, doc), 200)
     row = tables.paired.iloc[0]
-    assert (row["difference"], row["ci_low"], row["ci_high"], row["excludes_zero"]) == (0.0, 0.0, 0.0, False)
+    assert (row["value"], row["ci_low"], row["ci_high"], row["excludes_zero"]) == (0.0, 0.0, 0.0, False)
 
 
 def test_with_one_seed_the_seed_aware_interval_is_the_document_interval():
@@ -101,7 +101,7 @@ def test_a_constant_difference_per_byte_is_a_point_interval_at_its_value():
     d = paired_difference(nll, nll + 0.25 * n_bytes, n_bytes, doc)
     assert d == {"value": expected, "ci_low": expected, "ci_high": expected}
     row = bpb_tables(long_rows({("a", 0): nll, ("b", 0): nll + 0.25 * n_bytes}, n_bytes, doc), 300).paired.iloc[0]
-    assert (row["difference"], row["ci_low"], row["ci_high"], row["excludes_zero"]) == (expected,) * 3 + (True,)
+    assert (row["value"], row["ci_low"], row["ci_high"], row["excludes_zero"]) == (expected,) * 3 + (True,)
     nll, n_bytes, doc = windows()  # real values: the same up to rounding
     d = paired_difference(nll, nll + 0.3 * n_bytes, n_bytes, doc)
     assert [d["value"], d["ci_low"], d["ci_high"]] == pytest.approx([-0.3 / LN2] * 3, rel=1e-12)
@@ -136,9 +136,9 @@ def test_tables_hold_every_model_and_every_ordered_pair():
     assert len(paired) == 6 and (paired["n_comparisons"] == 3).all() and (paired["n_docs"] == 30).all()
     for (a, b), row in paired.iterrows():  # exactly antisymmetric
         mirror = paired.loc[(b, a)]
-        assert (row["difference"], row["ci_low"], row["ci_high"]) == (-mirror["difference"], -mirror["ci_high"],
+        assert (row["value"], row["ci_low"], row["ci_high"]) == (-mirror["value"], -mirror["ci_high"],
                                                                       -mirror["ci_low"])
-        assert row["difference"] == pytest.approx(summary.loc[a, "value"] - summary.loc[b, "value"], rel=1e-9)
+        assert row["value"] == pytest.approx(summary.loc[a, "value"] - summary.loc[b, "value"], rel=1e-9)
     assert paired.loc[("bytes", "bpe"), "paired_seeds"] == 2 and paired.loc[("bytes", "ngram"), "paired_seeds"] == 0
     assert paired.loc[("bytes", "bpe"), "excludes_zero"]
 

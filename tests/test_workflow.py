@@ -66,9 +66,10 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     # every pair of scored rows has a paired difference; a pair and its mirror are exact negatives
     paired = pd.read_parquet(tiny_run / "summary/enwiki/paired_bpb.parquet").set_index(["model_a", "model_b"])
     assert len(paired) == len(scored) * (len(scored) - 1)
-    assert paired.loc[("hat", "bytes"), "difference"] == -paired.loc[("bytes", "hat"), "difference"]
+    assert (paired["metric"] == "bpb").all()
+    assert paired.loc[("hat", "bytes"), "value"] == -paired.loc[("bytes", "hat"), "value"]
     diff = scored.loc["hat", "value"] - scored.loc["bytes", "value"]
-    assert paired.loc[("hat", "bytes"), "difference"] == pytest.approx(diff, abs=1e-9)
+    assert paired.loc[("hat", "bytes"), "value"] == pytest.approx(diff, abs=1e-9)
 
     positions = pd.read_parquet(tiny_run / "summary/enwiki/positions.parquet")
     assert set(positions["model"]) == set(MODELS) and positions.groupby("model")["position"].max().ge(63).all()
@@ -121,25 +122,33 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
         assert set(zip(emb[name]["model"], emb[name]["reading"])) == rows, name
     assert set(emb["analogy"]["group"]) == {"all", "semantic", "syntactic"} and emb["analogy"]["value"].between(0, 1).all()
     assert emb["analogy"].groupby("group")["n_questions"].nunique().eq(1).all()  # every row on the same questions
-    macro = emb["character_probe"].query("letter == 'macro'").set_index(["model", "reading", "vectors"])["f1"]
+    macro = emb["character_probe"].query("letter == 'macro'").set_index(["model", "reading", "vectors"])["value"]
     assert macro.xs("random control", level="vectors").lt(0.4).all()
     assert macro.loc[("random", "reference", "model")] < 0.4 < macro.loc[("bag_of_bytes", "reference", "model")]
-    assert (emb["typo_robustness"]["n_variants"] > 20).all() and emb["typo_robustness"]["top1"].between(0, 1).all()
+    typo = emb["typo_robustness"]
+    assert (typo["n_variants"] > 20).all() and typo.query("metric == 'top1'")["value"].between(0, 1).all()
     geometry = emb["embedding_geometry"]
     assert set(geometry["level"]) == {"static", "contextual", "sentence"} and geometry["value"].notna().all()
     assert set(zip(geometry["model"], geometry["reading"])) == rows | {(m, "main") for m in MODELS}
     probe = emb["sentence_probe"]
     assert set(probe["model"]) == {*MODELS, "bag_of_bytes"} and (probe["n"] == 200).all()
 
-    noise = pd.read_parquet(tiny_run / "summary/enwiki/noise.parquet").set_index(["model", "perturbation"])
+    noise = pd.read_parquet(tiny_run / "summary/enwiki/noise.parquet").set_index(["metric", "model", "perturbation"])
+    noise = noise.sort_index()
     perturbations = ("clean", "all_caps", "ant_speak", "word_noise_10", "word_noise_20")
-    assert set(noise.index) == {(m, p) for m in [*MODELS, *baselines] for p in perturbations}
-    clean, ant = noise.xs("clean", level="perturbation"), noise.xs("ant_speak", level="perturbation")
-    assert (clean.loc[MODELS, "robustness_ratio"] == 1).all() and (ant["n_bytes"] > clean["n_bytes"]).all()
-    assert (ant["ratio"] == ant["value"] / clean["value"]).all() and ant["shift_ci_low"].notna().all()
+    assert set(noise.loc["bpb"].index) == {(m, p) for m in [*MODELS, *baselines] for p in perturbations}
+    assert set(noise.loc["bpb_ratio"].index) == {(m, p) for m in [*MODELS, *baselines] for p in perturbations[1:]}
+    bpb, ratio = noise.loc["bpb"], noise.loc["bpb_ratio"]
+    clean, ant = bpb.xs("clean", level="perturbation"), bpb.xs("ant_speak", level="perturbation")
+    assert (ant["n_bytes"] > clean["n_bytes"]).all()
+    ant_ratio = ratio.xs("ant_speak", level="perturbation")["value"]  # one seed: each row's own two numbers
+    assert ant_ratio.to_numpy() == pytest.approx((ant["value"] / clean["value"]).loc[ant_ratio.index].to_numpy())
+    assert noise.loc["bpb_shift", "ci_low"].notna().all()
     paired_noise = pd.read_parquet(tiny_run / "summary/enwiki/paired_noise.parquet")
-    assert len(paired_noise) == len(perturbations) * len(scored) * (len(scored) - 1)
-    assert paired_noise.loc[paired_noise.perturbation != "clean", "shift_difference"].notna().all()
+    by_metric = paired_noise.groupby("metric").size()
+    assert by_metric["bpb"] == len(perturbations) * len(scored) * (len(scored) - 1)
+    assert by_metric["bpb_shift"] == (len(perturbations) - 1) * len(scored) * (len(scored) - 1)
+    assert paired_noise["value"].notna().all()
 
     under = pd.read_parquet(tiny_run / "summary/enwiki/undertrained.parquet")
     assert set(under["model"]) == {"bpe"} and set(under["indicator"]) == {"input_norm_low", "output_norm"}

@@ -40,5 +40,5 @@ score_windows(loaded.model, eval_windows(texts, context, context, p.position_byt
               loaded.tokenizer, batch_size=p.batch_size, by_position=by_position)
 positions = pd.DataFrame({"family": record.model.family, "position": np.arange(2 * context),
                           "nll_nats": by_position[0], "n_bytes": by_position[1].astype(np.int64)})
-positions = positions[positions.n_bytes > 0].assign(bpb=lambda d: d.nll_nats / (np.log(2) * d.n_bytes))
+positions = positions[positions.n_bytes > 0].assign(metric="bpb", value=lambda d: d.nll_nats / (np.log(2) * d.n_bytes))
 write_parquet(with_provenance(positions, **ident), snakemake.output.positions)

@@ -33,5 +33,5 @@ print(table[["model", "variant", "value", "ci_low", "ci_high", "seed_sd", "n_doc
 write_parquet(table, snakemake.output.bpb)
 
 paired = with_provenance(tables.paired, experiment=models["experiment"].iloc[0], corpus=snakemake.wildcards.corpus)
-print(paired[["model_a", "model_b", "difference", "ci_low", "ci_high", "excludes_zero"]].to_string())
+print(paired[["model_a", "model_b", "value", "ci_low", "ci_high", "excludes_zero"]].to_string())
 write_parquet(paired, snakemake.output.paired)

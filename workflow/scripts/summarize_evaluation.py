@@ -3,8 +3,8 @@ resampled documents (and seeds) and paired differences on the same resamples:
 
 - languages: every model's and baseline's BPB per language, intervals over documents (or blocks of one
   long document), and the model's bytes per chunk;
-- noise: the same per perturbation, plus what each loses against the clean text (shift in bits and
-  ratio), and per pair the difference of their losses;
+- noise: the same per perturbation (metric bpb), plus what each loses against the clean text (metrics
+  bpb_shift and bpb_ratio), and per pair the difference of their losses (metric bpb_shift);
 - next_word: accuracy and the word's BPB by training-frequency bucket, intervals over articles."""
 
 import pandas as pd
@@ -27,11 +27,13 @@ def noise(runs, windows, baselines, resamples):
     table, paired = condition_summary(runs, windows, baselines, "perturbation", n_resamples=resamples)
     shifts, paired_shifts = shift_tables(pd.concat([windows, baselines], ignore_index=True), "perturbation",
                                          "clean", n_resamples=resamples)
+    # a loss is a model's, over its seeds: its rows carry the model's identity, not one run's
+    models = table.drop_duplicates("model").set_index("model")
+    shifts = shifts.assign(**{c: shifts["model"].map(models[c]) for c in ("kind", "family", "experiment", "corpus",
+                                                                          "tokenizer") if c in models})
     rates = runs.drop_duplicates("perturbation").set_index("perturbation")["rate"]
-    table = table.merge(shifts, on=["perturbation", "model"], how="left").assign(rate=table["perturbation"].map(rates))
-    paired = paired.merge(paired_shifts.drop(columns="paired_seeds"), on=["perturbation", "model_a", "model_b"],
-                          how="left")
-    return table, paired
+    table = pd.concat([table.assign(metric="bpb"), shifts], ignore_index=True)
+    return table.assign(rate=table["perturbation"].map(rates)), pd.concat([paired, paired_shifts], ignore_index=True)
 
 
 def next_word(rows, windows, baselines, resamples):

@@ -38,10 +38,11 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
                  level: float = 0.95, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What each condition costs against ``reference`` on the same documents.
 
-    Per model and condition: ``shift`` = BPB(condition) - BPB(reference) and ``ratio`` = BPB(condition) /
-    BPB(reference), each with an interval over the same resampled documents (and seeds) for both.
-    Per pair of models: ``shift_difference`` = shift_a - shift_b, whose interval says whether one model
-    loses more than another; a model that starts worse can lose less in ratio and still score worse."""
+    Per model and condition, two rows: metric "bpb_shift" = BPB(condition) - BPB(reference) and
+    "bpb_ratio" = BPB(condition) / BPB(reference), each with an interval over the same resampled
+    documents (and seeds) for both. Per pair of models, metric "bpb_shift": shift_a - shift_b, whose
+    interval says whether one model loses more than another; a model that starts worse can lose less in
+    ratio and still score worse."""
     parts = dict(tuple(rows.groupby(column, sort=False)))
     if reference not in parts:
         raise ValueError(f"no {column} {reference!r} to measure the others against (have {', '.join(parts)})")
@@ -62,9 +63,10 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
             samples_after = bpb_samples(docs, r)
             shift_low, shift_high = document_interval(samples_after - samples_before, docs.n_docs, level)
             ratio_low, ratio_high = document_interval(samples_after / samples_before, docs.n_docs, level)
-            models.append({column: cond, "model": model, "shift": value_after - value_before,
-                           "shift_ci_low": shift_low, "shift_ci_high": shift_high, "ratio": value_after / value_before,
-                           "ratio_ci_low": ratio_low, "ratio_ci_high": ratio_high})
+            models += [{column: cond, "model": model, "metric": "bpb_shift", "value": value_after - value_before,
+                        "ci_low": shift_low, "ci_high": shift_high},
+                       {column: cond, "model": model, "metric": "bpb_ratio", "value": value_after / value_before,
+                        "ci_low": ratio_low, "ci_high": ratio_high}]
 
         def shift_difference(a, b):
             value, samples, paired = difference_samples(docs, runs[a], runs[b])
@@ -76,7 +78,7 @@ def shift_tables(rows: pd.DataFrame, column: str = "perturbation", reference: st
 
         pairs.append(antisymmetric_pairs(list(runs), shift_difference).assign(**{column: cond}))
     pairs = pd.concat(pairs, ignore_index=True) if pairs else antisymmetric_pairs([], None).assign(**{column: None})
-    pairs = pairs.rename(columns={"value": "shift_difference", "ci_low": "shift_ci_low", "ci_high": "shift_ci_high"})
-    pairs = pairs[[column, "model_a", "model_b", "shift_difference", "shift_ci_low", "shift_ci_high", "paired_seeds"]]
-    pairs["shift_excludes_zero"] = (pairs["shift_ci_low"] > 0) | (pairs["shift_ci_high"] < 0)
+    pairs = pairs.assign(metric="bpb_shift")[[column, "model_a", "model_b", "metric", "value", "ci_low", "ci_high",
+                                              "paired_seeds"]]
+    pairs["excludes_zero"] = (pairs["ci_low"] > 0) | (pairs["ci_high"] < 0)
     return pd.DataFrame(models), pairs

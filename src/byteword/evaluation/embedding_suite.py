@@ -131,19 +131,26 @@ def character_probe_table(static: list[pd.DataFrame], n_resamples: int, seed: in
     return pd.concat(rows, ignore_index=True)
 
 
+TYPO_METRICS = ("cosine", "random_cosine", "mean_rank", "top1")
+
+
 def typo_table(static: list[pd.DataFrame], n_resamples: int, seed: int,
                reference: list[pd.DataFrame] = ()) -> pd.DataFrame:
-    """Cosine of each noised variant to its clean word beside a random pair, and the clean word's rank.
-    Vectors are first centred on the clean words' mean: most models put every word in a narrow cone
-    (cosines near 1 for any pair), which would hide the difference from the random baseline."""
+    """Cosine of each noised variant to its clean word beside a random pair, and the clean word's rank,
+    one row per metric (``TYPO_METRICS``). Vectors are first centred on the clean words' mean: most models
+    put every word in a narrow cone (cosines near 1 for any pair), which would hide the difference from
+    the random baseline."""
     rows = []
     for t in scored_rows(static, reference):
         mean = np.stack(t.loc[t["kind"] == "clean", "vector"].to_numpy()).mean(0)
         t = t.assign(vector=[v - mean for v in t["vector"]])
         noised = t[t["kind"] == "noised"].rename(columns={"word": "variant", "source": "word"})
         known = known_words(t)
-        rows.append({**identity(t), **typo_robustness(clean_vectors(t), noised, n_resamples=n_resamples, seed=seed),
-                     "known_share": share(noised["variant"].isin(known))})
+        scores = typo_robustness(clean_vectors(t), noised, n_resamples=n_resamples, seed=seed)
+        counts = {k: scores[k] for k in ("n_variants", "coverage", "n_words")}
+        rows += [{**identity(t), "metric": m, "value": scores[m], "ci_low": scores[f"{m}_ci_low"],
+                  "ci_high": scores[f"{m}_ci_high"], **counts, "known_share": share(noised["variant"].isin(known))}
+                 for m in TYPO_METRICS]
     return pd.DataFrame(rows)
 
 
@@ -180,10 +187,10 @@ def sentence_probe_table(sentences: list[pd.DataFrame], whitened: bool, n_resamp
     for t in sentences:
         X = np.stack(t["vector"].to_numpy())
         X = whiten(X) if whitened else X
-        rows.append({**identity(t), "features": "whitened" if whitened else "mean",
+        rows.append({**identity(t), "features": "whitened" if whitened else "mean", "metric": "accuracy",
                      **sentence_probe(X, t["label"].to_numpy(), seed=seed, n_resamples=n_resamples)})
     base = {**identity(sentences[0], REFERENCE), "model": "bag_of_bytes", "tokenizer": "bytes",
-            "features": "byte frequencies"}
+            "features": "byte frequencies", "metric": "accuracy"}
     rows.append({**base, **sentence_probe(bag_of_bytes(list(polarity["text"])), polarity["label"].to_numpy(),
                                           seed=seed, n_resamples=n_resamples)})
     return pd.DataFrame(rows)

@@ -49,7 +49,7 @@ def language_windows(texts: dict[str, list[str]], context_bytes: int, stride_byt
 
 def score_languages(model, texts: dict[str, list[str]], context_bytes: int, stride_bytes: int, max_bytes: int | None,
                     tokenizer=None, batch_size: int = 16, n_resamples: int = 1000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per language: BPB in ``value``, its interval (over documents, or blocks of a few), bytes,
+    """One row per language: metric "bpb" in ``value``, its interval (over documents, or blocks of a few), bytes,
     windows, documents and chunks; and the per-window rows (language, window, doc = its cluster, nll_nats,
     n_bytes) that the summary resamples."""
     rows, per_window = [], []
@@ -58,7 +58,7 @@ def score_languages(model, texts: dict[str, list[str]], context_bytes: int, stri
         scores = score_windows(model, windows, tokenizer, batch_size=batch_size)
         low, high = ratio_ci(scores.nll, scores.n_bytes, clusters, n_resamples=n_resamples)
         n_bytes, n_chunks = int(scores.n_bytes.sum()), int(scores.n_chunks.sum())
-        rows.append({"language": lang, "value": scores.bpb, "ci_low": low, "ci_high": high, "n_bytes": n_bytes,
+        rows.append({"language": lang, "metric": "bpb", "value": scores.bpb, "ci_low": low, "ci_high": high, "n_bytes": n_bytes,
                      "n_windows": len(windows), "n_docs": len(set(scores.doc.tolist())), "interval_unit": unit,
                      "n_chunks": n_chunks, "bytes_per_chunk": n_bytes / n_chunks if n_chunks else math.nan,
                      "chunks_per_byte": n_chunks / n_bytes if n_chunks else math.nan})

@@ -126,12 +126,12 @@ def antisymmetric_pairs(models: list[str], interval) -> pd.DataFrame:
 
 
 def paired_rows(docs: DocumentResamples, runs: dict[str, Runs], level: float) -> pd.DataFrame:
-    """Every ordered pair (a, b), a != b: BPB_a - BPB_b, each unordered pair resampled once
-    (``antisymmetric_pairs``); ``n_comparisons`` counts unordered pairs."""
+    """Every ordered pair (a, b), a != b: metric "bpb", value BPB_a - BPB_b, each unordered pair resampled
+    once (``antisymmetric_pairs``); ``n_comparisons`` counts unordered pairs."""
     models = list(runs)
     n_comparisons = len(models) * (len(models) - 1) // 2
     paired = antisymmetric_pairs(models, lambda a, b: difference_interval(docs, runs[a], runs[b], level))
-    paired = paired.rename(columns={"value": "difference"})
+    paired.insert(2, "metric", "bpb")
     rank = {m: i for i, m in enumerate(models)}  # rows in matrix order: by model_a, then model_b
     paired = paired.sort_values(["model_a", "model_b"], key=lambda col: col.map(rank), ignore_index=True)
     paired["excludes_zero"] = (paired["ci_low"] > 0) | (paired["ci_high"] < 0)  # False for a NaN interval

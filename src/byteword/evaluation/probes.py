@@ -59,8 +59,8 @@ def character_probe(words: list[str], X: np.ndarray, letters: str = LETTERS, see
     """Per-letter linear probes on word vectors ``X`` (n, d), trained on train lemmas, scored on test lemmas.
 
     Target: the letter occurs in ``word.casefold()``. Letters whose train or test side lacks a class are
-    skipped. Rows: letter, f1, ci_low, ci_high, n_train, n_test, test_positive_rate; then a final row
-    with letter "macro" holding the macro-F1 over the probed letters. Intervals resample test words (the
+    skipped. Rows: letter, metric ("f1"), value, ci_low, ci_high, n_train, n_test, test_positive_rate; then
+    a final row with letter "macro" holding the macro-F1 over the probed letters. Intervals resample test words (the
     stored test predictions are rescored, nothing is refit); the macro interval averages the letters'
     F1 within each resample."""
     X = np.asarray(X, dtype=np.float64)
@@ -82,10 +82,11 @@ def character_probe(words: list[str], X: np.ndarray, letters: str = LETTERS, see
         probed.append(letter)
         truth.append(y_test)
         predicted.append(clf.predict(X_test))
-    columns = ["letter", "f1", "ci_low", "ci_high", "n_train", "n_test", "test_positive_rate"]
+    columns = ["letter", "value", "ci_low", "ci_high", "n_train", "n_test", "test_positive_rate"]
     n_train, n_test = int((~is_test).sum()), int(is_test.sum())
     if not probed:
-        return pd.DataFrame([["macro", np.nan, np.nan, np.nan, n_train, n_test, np.nan]], columns=columns)
+        return pd.DataFrame([["macro", np.nan, np.nan, np.nan, n_train, n_test, np.nan]],
+                            columns=columns).assign(metric="f1")[["letter", "metric", *columns[1:]]]
     T = np.stack(truth, 1).astype(np.float64)                                             # (n_te, L)
     P = np.stack(predicted, 1).astype(np.float64)
     f1 = _f1((T * P).sum(0), ((1 - T) * P).sum(0), (T * (1 - P)).sum(0))                 # (L,)
@@ -99,7 +100,7 @@ def character_probe(words: list[str], X: np.ndarray, letters: str = LETTERS, see
     rows = [[letter, f1[i], low[i], high[i], n_train, n_test, T[:, i].mean()] for i, letter in enumerate(probed)]
     rows.append(["macro", float(f1.mean()), float(np.nanquantile(macro_boots, alpha)),
                  float(np.nanquantile(macro_boots, 1 - alpha)), n_train, n_test, float(T.mean())])
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=columns).assign(metric="f1")[["letter", "metric", *columns[1:]]]
 
 
 def bag_of_bytes(texts: list[str]) -> np.ndarray:

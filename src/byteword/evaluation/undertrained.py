@@ -44,7 +44,7 @@ def score_indicators(scores: dict[str, np.ndarray], counts: np.ndarray, n_resamp
             continue  # AUC needs both classes
         for name, score in scores.items():
             samples = [roc_auc(score[i], positive[i]) for i in idx if 0 < positive[i].sum() < len(i)]
-            rows.append({"indicator": name, "threshold": threshold, "value": roc_auc(score, positive),
+            rows.append({"indicator": name, "threshold": threshold, "metric": "roc_auc", "value": roc_auc(score, positive),
                          "ci_low": float(np.quantile(samples, 0.025)), "ci_high": float(np.quantile(samples, 0.975)),
                          "n_positive": int(positive.sum()), "n_tokens": len(counts)})
     return pd.DataFrame(rows)

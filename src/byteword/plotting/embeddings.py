@@ -103,7 +103,7 @@ CONTROL_STYLE = {"fmt": "x", "color": "darkgray", "mfc": "darkgray", "label": "r
 def character_probe(table: pd.DataFrame):
     """Macro-F1 of the per-letter probes per model and reading (each beside random vectors of its size)
     and per reference row."""
-    macro = table[table["letter"] == "macro"].rename(columns={"f1": "value"})
+    macro = table[table["letter"] == "macro"]
     own, control = macro[macro["vectors"] == "model"], macro[macro["vectors"] == "random control"]
     rows = reading_rows(own)
     fig, axes = readings_figure(1, 1, len(rows), width=6.0)
@@ -121,10 +121,9 @@ def typo_robustness(table: pd.DataFrame):
     rows = reading_rows(table)
     fig, axes = readings_figure(2, 1, len(rows), width=4.5)
     pair = {"fmt": "|", "color": "darkgray", "mfc": "darkgray", "label": "random pair"}
-    reading_dots(axes[0, 0], table.assign(value=table["random_cosine"]), rows, ci=False, style=pair)
+    reading_dots(axes[0, 0], table[table["metric"] == "random_cosine"], rows, ci=False, style=pair)
     for ax, key in zip(axes[0], ("cosine", "top1")):
-        reading_dots(ax, table.assign(value=table[key], ci_low=table[f"{key}_ci_low"],
-                                      ci_high=table[f"{key}_ci_high"]), rows)
+        reading_dots(ax, table[table["metric"] == key], rows)
     axes[0, 0].set(xlabel="centred cosine (95% CI)",
                    title=f"Variant vs its word ({int(table['n_variants'].iloc[0])} one-edit variants)")
     axes[0, 1].set(xlabel="share (95% CI)",

@@ -176,14 +176,14 @@ def paired_bpb(paired: pd.DataFrame):
     models = list(dict.fromkeys([*paired["model_a"], *paired["model_b"]]))
     cells = paired.set_index(["model_a", "model_b"])
     grid = {c: cells[c].unstack().reindex(index=models, columns=models) for c in
-            ("difference", "ci_low", "ci_high", "excludes_zero")}  # each (n_models, n_models), NaN on the diagonal
+            ("value", "ci_low", "ci_high", "excludes_zero")}  # each (n_models, n_models), NaN on the diagonal
     n = len(models)
     fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * n + 2), max(4.0, 0.7 * n + 2)))
     colours = matplotlib.colors.to_rgba_array(list(PAIRED_COLOURS.values()))
     rgba = np.ones((n, n, 4))  # white diagonal
     for i, j in np.ndindex(n, n):
         if i != j:
-            d, significant = grid["difference"].iat[i, j], bool(grid["excludes_zero"].iat[i, j])
+            d, significant = grid["value"].iat[i, j], bool(grid["excludes_zero"].iat[i, j])
             rgba[i, j] = colours[2] if not significant else colours[0] if d < 0 else colours[1]
             ax.text(j, i, f"{d:+.3f}\n[{grid['ci_low'].iat[i, j]:+.3f}, {grid['ci_high'].iat[i, j]:+.3f}]",
                     ha="center", va="center", fontsize=7.5)
@@ -205,7 +205,8 @@ def noise(table: pd.DataFrame):
     (baselines dashed), with intervals over articles and seeds; and the robustness ratio (perturbed BPB /
     clean BPB) of the other perturbations, grouped by perturbation, with its interval."""
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
-    rows = table.drop_duplicates(["perturbation", "model"])  # model_* and the ratios are already over seeds
+    ratios = table[table["metric"] == "bpb_ratio"]  # a model's, over its seeds
+    rows = table[table["metric"] == "bpb"].drop_duplicates(["perturbation", "model"])  # model_*: over seeds
     curve = rows[rows["perturbation"].str.startswith("word_noise") | (rows["perturbation"] == "clean")]
     groups = list(curve.groupby("model", sort=False))  # the table's model order, as in the bars beside
     for (model, g), color in zip(groups, colors(len(groups))):
@@ -216,15 +217,14 @@ def noise(table: pd.DataFrame):
     axes[0].set(xlabel="words with one character edit (%)", ylabel="bits per byte (95% CI)",
                 title="Per-word character noise (dashed: baselines)")
     axes[0].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    others = rows[~rows["perturbation"].str.startswith("word_noise") & (rows["perturbation"] != "clean")]
+    others = ratios[~ratios["perturbation"].str.startswith("word_noise")]
     if len(others):
-        bars = others.drop(columns=["value", "ci_low", "ci_high"]).rename(
-            columns={"ratio": "value", "ratio_ci_low": "ci_low", "ratio_ci_high": "ci_high"})
+        bars = others.drop(columns=[c for c in others if c.startswith("model_")])
         grouped_bars(axes[1], bars, "value", "perturbation", "model", ci=True)
         axes[1].axhline(1, color="black", lw=0.8)
         axes[1].set(ylabel="perturbed BPB / clean BPB (95% CI)", title="BLT / H-Net perturbations (1 = unaffected)")
         axes[1].tick_params(axis="x", rotation=20)
-        top = others["ratio_ci_high"].fillna(others["ratio"]).max()  # no interval with a single document
+        top = others["ci_high"].fillna(others["value"]).max()  # no interval with a single document
         axes[1].set_ylim(0, top * 1.35)  # headroom for the legend above the bars
         axes[1].legend(fontsize=7, ncol=4, loc="upper center")
     for ax in axes:
