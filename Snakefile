@@ -18,6 +18,7 @@ include: "rules/pretrain.smk"
 include: "rules/evaluate.smk"
 include: "rules/embeddings.smk"
 include: "rules/figures.smk"
+include: "rules/tables.smk"
 
 
 rule all:

@@ -75,6 +75,8 @@ FIRST_RECORD = f"results/pretrain/{{corpus}}/{next(iter(MODELS))}/seed{SEEDS[0]}
 
 
 def all_outputs():
-    return expand("results/figures/{corpus}/{figure}.png", corpus=CORPORA, figure=FIGURE_INPUTS) + expand(
-        "results/summary/{corpus}/test_bpb.parquet", corpus=CORPORA
+    return (
+        expand("results/figures/{corpus}/{figure}.png", corpus=CORPORA, figure=FIGURE_INPUTS)
+        + expand("results/summary/{corpus}/test_bpb.parquet", corpus=CORPORA)
+        + expand("results/tables/{corpus}/{table}.md", corpus=CORPORA, table=RENDERED_TABLES)
     )

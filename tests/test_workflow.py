@@ -71,6 +71,11 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     diff = scored.loc["hat", "value"] - scored.loc["bytes", "value"]
     assert paired.loc[("hat", "bytes"), "value"] == pytest.approx(diff, abs=1e-9)
 
+    rendered = (tiny_run / "tables/enwiki/test_bpb.md").read_text()  # the docs' tables, from this Parquet
+    assert all(f"| {m} |" in rendered for m in summary["model"].unique())
+    paired_md = (tiny_run / "tables/enwiki/paired_bpb.md").read_text()
+    assert "| bpe − bytes |" in paired_md and " verdict |" in paired_md.splitlines()[0]
+
     positions = pd.read_parquet(tiny_run / "summary/enwiki/positions.parquet")
     assert set(positions["model"]) == set(MODELS) and positions.groupby("model")["position"].max().ge(63).all()
 
@@ -181,7 +186,7 @@ def test_a_config_edit_reruns_only_the_jobs_that_read_it(tiny_run, tmp_path):
     edited.write_text(yaml.safe_dump(cfg, sort_keys=False))  # params compare dicts in their key order
     out = snakemake("-n", "--configfile", str(edited), cwd=tiny_run.parent)
     assert planned_jobs(out) == {"evaluate_next_word": len(MODELS), "summarize_next_word": 1, "plot_next_word": 1,
-                                 "sentence_probe": 1, "plot_sentence_probe": 1}
+                                 "sentence_probe": 1, "plot_sentence_probe": 1, "render_table": 2}
 
 
 def test_report_builds(tiny_run):

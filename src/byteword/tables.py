@@ -1,0 +1,191 @@
+"""Markdown tables of the results, rendered from their Parquet, so that no number in the docs is typed by
+hand: the ``render_table`` rule writes ``results/tables/<corpus>/<table>.md``, and ``python -m
+byteword.tables paste docs/*.md`` copies each into the blocks of a page that name it::
+
+    <!-- table: demo/test_bpb -->
+    (replaced by the file results/tables/<corpus>/test_bpb.md of the results folder named by ``demo``)
+    <!-- end table -->
+
+A value with an interval reads "4.912 (4.800–5.041)", or "-0.98 (-1.07 to -0.92)"; an ordering of two rows is stated only where their
+paired interval excludes zero, else the pair "cannot be told apart". Numbers over seeds are each model's
+seed-aware ones (``model_value`` and its interval) where the summary has them."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+BLOCK = re.compile(r"(<!-- table: (?P<name>[\w./-]+) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
+
+
+def number(x, digits: int = 3) -> str:
+    """A measurement at fixed digits (three significant ones when very large); "–" when missing."""
+    if pd.isna(x):
+        return "–"
+    x = float(x)
+    return f"{x:.3g}" if abs(x) >= 1e5 else f"{round(x, digits) + 0.0:.{digits}f}"  # + 0.0: no "-0.000"
+
+
+def count(x) -> str:
+    return "–" if pd.isna(x) else f"{int(x):,}"
+
+
+def significant(x) -> str:
+    """Three significant digits (FLOPs)."""
+    return "–" if pd.isna(x) else f"{float(x):.3g}"
+
+
+def with_interval(value, low, high, digits: int = 3) -> str:
+    """"v (lo–hi)" ("v (lo to hi)" when an end is negative), or "v" alone where the interval is missing (a
+    single document, a whole-text row)."""
+    if pd.isna(low) or pd.isna(high):
+        return number(value, digits)
+    dash = " to " if min(low, high) < 0 else "–"
+    return f"{number(value, digits)} ({number(low, digits)}{dash}{number(high, digits)})"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A pipe table of ``table``'s cells as strings."""
+    cells = table.map(lambda x: "–" if pd.isna(x) else str(x))
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "|".join("---" for _ in table) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def per_model(summary: pd.DataFrame, keys=()) -> pd.DataFrame:
+    """One row per model (and ``keys``), its seed-aware numbers in value, ci_low and ci_high."""
+    rows = summary.drop_duplicates(["model", *keys]).copy()
+    if "model_value" in rows:
+        has = rows["model_value"].notna()
+        for column in ("value", "ci_low", "ci_high"):
+            rows.loc[has, column] = rows.loc[has, f"model_{column}"]
+    return rows
+
+
+def seeds_label(rows: pd.DataFrame) -> pd.Series:
+    n = rows["n_seeds"] if "n_seeds" in rows else pd.Series(1, index=rows.index)
+    return n.fillna(1).astype(int).astype(str)
+
+
+def test_bpb(summary: pd.DataFrame) -> pd.DataFrame:
+    """Every model, baseline and compressor on the same test bytes."""
+    rows = per_model(summary)
+    return pd.DataFrame({
+        "model": rows["model"],
+        "kind": rows["kind"],
+        "what": rows["variant"].where(rows["kind"] == "model", rows.get("label", rows["kind"])).fillna(""),
+        "test BPB (95% CI)": [with_interval(*v) for v in zip(rows["value"], rows["ci_low"], rows["ci_high"])],
+        "seeds": seeds_label(rows).where(rows["kind"] == "model", ""),
+        "seed sd": rows["seed_sd"].map(number) if "seed_sd" in rows else "",
+        "FLOPs/byte": rows["flops_per_byte"].map(significant),
+        "non-embedding params": rows["params_non_embedding"].map(count),
+        "bytes/chunk": rows["bytes_per_chunk"].map(lambda x: number(x, 2)),
+    })
+
+
+def verdict(a: str, b: str, low: float, high: float) -> str:
+    if low > 0:
+        return f"{b} lower"
+    if high < 0:
+        return f"{a} lower"
+    return "cannot be told apart"
+
+
+def paired(pairs: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
+    """Each unordered pair once (a before b in the table's order): a − b with its paired interval and what
+    it allows one to say. ``models`` keeps those rows only (default: every row)."""
+    order = list(dict.fromkeys(pairs["model_a"]))
+    keep = models or order
+    rank = {m: i for i, m in enumerate(order)}
+    one_way = pairs[pairs["model_a"].isin(keep) & pairs["model_b"].isin(keep)
+                    & (pairs["model_a"].map(rank) < pairs["model_b"].map(rank))]
+    return pd.DataFrame({
+        "a − b": one_way["model_a"] + " − " + one_way["model_b"],
+        "difference (95% CI)": [with_interval(*v) for v in zip(one_way["value"], one_way["ci_low"],
+                                                                one_way["ci_high"])],
+        "verdict": [verdict(a, b, lo, hi) for a, b, lo, hi in zip(one_way["model_a"], one_way["model_b"],
+                                                                  one_way["ci_low"], one_way["ci_high"])],
+    })
+
+
+def by_condition(summary: pd.DataFrame, column: str, metric: str = "bpb") -> pd.DataFrame:
+    """Rows: models and baselines; columns: the conditions (perturbations, languages, buckets); cells:
+    ``metric`` with its interval."""
+    rows = per_model(summary[summary["metric"] == metric], [column])
+    rows = rows.assign(cell=[with_interval(*v) for v in zip(rows["value"], rows["ci_low"], rows["ci_high"])])
+    wide = rows.pivot(index="model", columns=column, values="cell")
+    wide = wide.reindex(index=list(dict.fromkeys(rows["model"])), columns=list(dict.fromkeys(rows[column])))
+    return wide.reset_index().rename_axis(columns=None)
+
+
+def by_reading(table: pd.DataFrame, columns: list[str], metric: str | None = None) -> pd.DataFrame:
+    """Embedding tables: rows (model, reading); columns the combinations of ``columns``; cells value (CI)."""
+    t = table if metric is None else table[table["metric"] == metric]
+    t = t.assign(cell=[with_interval(*v) for v in zip(t["value"], t["ci_low"], t["ci_high"])],
+                 column=t[columns].astype(str).agg(", ".join, axis=1))
+    wide = t.pivot_table(index=["model", "reading"], columns="column", values="cell", aggfunc="first", sort=False)
+    return wide[list(dict.fromkeys(t["column"]))].reset_index().rename_axis(columns=None)
+
+
+# table name -> (the Parquet it renders, and how)
+TABLES = {
+    "test_bpb": ("results/summary/{corpus}/test_bpb.parquet", test_bpb),
+    "paired_bpb": ("results/summary/{corpus}/paired_bpb.parquet", paired),
+    "noise": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation")),
+    "noise_ratio": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation", "bpb_ratio")),
+    "languages": ("results/summary/{corpus}/languages.parquet", lambda t: by_condition(t, "language")),
+    "next_word": ("results/summary/{corpus}/next_word.parquet", lambda t: by_condition(t, "bucket", "next_word")),
+    "word_similarity": ("results/embeddings/{corpus}/word_similarity.parquet", lambda t: by_reading(t, ["dataset", "level"])),
+    "analogy": ("results/embeddings/{corpus}/analogy.parquet", lambda t: by_reading(t, ["group"])),
+    "character_probe": ("results/embeddings/{corpus}/character_probe.parquet",
+                        lambda t: by_reading(t[t["letter"] == "macro"].replace({"vectors": {"model": "own"}}),
+                                             ["vectors"])),
+    "typo_robustness": ("results/embeddings/{corpus}/typo_robustness.parquet", lambda t: by_reading(t, ["metric"])),
+    "sentence_probe": ("results/embeddings/{corpus}/sentence_probe.parquet", lambda t: by_reading(t, ["features"])),
+}
+
+
+def render(name: str, table: pd.DataFrame) -> str:
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; known: {', '.join(TABLES)}")
+    return markdown(TABLES[name][1](table))
+
+
+def paste(page: str, folders: dict[str, Path], corpus_of: dict[str, str]) -> str:
+    """``page`` with every table block replaced by its rendered file: block "demo/test_bpb" reads
+    ``folders["demo"] / corpus_of["demo"] / "test_bpb.md"``. A block naming an unknown folder or a missing
+    file is an error naming both."""
+    def replace(match: re.Match) -> str:
+        folder, _, table = match["name"].partition("/")
+        if folder not in folders:
+            raise ValueError(f"table block {match['name']!r} names results {folder!r}; known: {', '.join(folders)}")
+        path = Path(folders[folder]) / corpus_of[folder] / f"{table}.md"
+        if not path.is_file():
+            raise FileNotFoundError(f"table block {match['name']!r}: {path} does not exist; run the workflow first")
+        return match[1] + path.read_text(encoding="utf-8") + match[4]
+
+    return BLOCK.sub(replace, page)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m byteword.tables", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["paste"])
+    parser.add_argument("pages", nargs="+", type=Path)
+    parser.add_argument("--results", action="append", default=[], metavar="NAME=DIR:CORPUS",
+                        help="a results tables folder and its corpus, e.g. demo=results/tables:enwiki")
+    args = parser.parse_args(argv)
+    folders, corpus_of = {}, {}
+    for spec in args.results:
+        name, _, rest = spec.partition("=")
+        folders[name], _, corpus_of[name] = rest.rpartition(":")
+    for page in args.pages:
+        page.write_text(paste(page.read_text(encoding="utf-8"), folders, corpus_of), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
