@@ -2,7 +2,8 @@
 # docs pages: `python -m byteword.tables paste docs/*.md` copies them in, so no number is typed by hand.
 from byteword.tables import TABLES as _TABLES
 
-RENDERED_TABLES = [t for t in _TABLES if NOISE or not t.startswith("noise")]
+# the noise tables only where the config names perturbations, under-trained tokens only with a BPE model
+RENDERED_TABLES = [t for t in _TABLES if (NOISE or not t.startswith("noise")) and (TOKEN_MODELS or t != "undertrained")]
 
 
 rule render_table:

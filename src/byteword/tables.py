@@ -122,12 +122,14 @@ def by_condition(summary: pd.DataFrame, column: str, metric: str = "bpb") -> pd.
     return wide.reset_index().rename_axis(columns=None)
 
 
-def by_reading(table: pd.DataFrame, columns: list[str], metric: str | None = None) -> pd.DataFrame:
-    """Embedding tables: rows (model, reading); columns the combinations of ``columns``; cells value (CI)."""
+def by_reading(table: pd.DataFrame, columns: list[str], metric: str | None = None,
+               rows: tuple[str, ...] = ("model", "reading")) -> pd.DataFrame:
+    """Embedding tables: one row per ``rows`` (model, reading); columns the combinations of ``columns``;
+    cells value (CI)."""
     t = table if metric is None else table[table["metric"] == metric]
     t = t.assign(cell=[with_interval(*v) for v in zip(t["value"], t["ci_low"], t["ci_high"])],
                  column=t[columns].astype(str).agg(", ".join, axis=1))
-    wide = t.pivot_table(index=["model", "reading"], columns="column", values="cell", aggfunc="first", sort=False)
+    wide = t.pivot_table(index=list(rows), columns="column", values="cell", aggfunc="first", sort=False)
     return wide[list(dict.fromkeys(t["column"]))].reset_index().rename_axis(columns=None)
 
 
@@ -139,6 +141,10 @@ TABLES = {
     "noise_ratio": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation", "bpb_ratio")),
     "languages": ("results/summary/{corpus}/languages.parquet", lambda t: by_condition(t, "language")),
     "next_word": ("results/summary/{corpus}/next_word.parquet", lambda t: by_condition(t, "bucket", "next_word")),
+    "next_word_bpb": ("results/summary/{corpus}/next_word.parquet", lambda t: by_condition(t, "bucket", "word_bpb")),
+    "undertrained": ("results/summary/{corpus}/undertrained.parquet",
+                     lambda t: by_reading(t.assign(threshold="seen ≤ " + t["threshold"].astype(str) + " times"),
+                                          ["threshold"], rows=("model", "indicator"))),
     "word_similarity": ("results/embeddings/{corpus}/word_similarity.parquet", lambda t: by_reading(t, ["dataset", "level"])),
     "analogy": ("results/embeddings/{corpus}/analogy.parquet", lambda t: by_reading(t, ["group"])),
     "character_probe": ("results/embeddings/{corpus}/character_probe.parquet",
