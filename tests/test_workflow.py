@@ -186,7 +186,7 @@ def test_a_config_edit_reruns_only_the_jobs_that_read_it(tiny_run, tmp_path):
     edited.write_text(yaml.safe_dump(cfg, sort_keys=False))  # params compare dicts in their key order
     out = snakemake("-n", "--configfile", str(edited), cwd=tiny_run.parent)
     assert planned_jobs(out) == {"evaluate_next_word": len(MODELS), "summarize_next_word": 1, "plot_next_word": 1,
-                                 "sentence_probe": 1, "plot_sentence_probe": 1, "render_table": 2}
+                                 "sentence_probe": 1, "plot_sentence_probe": 1, "render_table": 3}
 
 
 def test_report_builds(tiny_run):
