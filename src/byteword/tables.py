@@ -133,13 +133,25 @@ def by_reading(table: pd.DataFrame, columns: list[str], metric: str | None = Non
     return wide[list(dict.fromkeys(t["column"]))].reset_index().rename_axis(columns=None)
 
 
+def bytes_per_chunk(summary: pd.DataFrame, column: str = "language") -> pd.DataFrame:
+    """Rows: the models that draw chunks (tokens, words, patches, learned chunks); columns the conditions;
+    cells the bytes per chunk of each model's first run (units fixed by the text are the same for every
+    seed; learned chunks differ from seed to seed)."""
+    rows = summary[summary["bytes_per_chunk"].notna()].drop_duplicates(["model", column])
+    wide = rows.pivot(index="model", columns=column, values="bytes_per_chunk").map(lambda x: number(x, 2))
+    wide = wide.reindex(index=list(dict.fromkeys(rows["model"])), columns=list(dict.fromkeys(rows[column])))
+    return wide.reset_index().rename_axis(columns=None)
+
+
 # table name -> (the Parquet it renders, and how)
 TABLES = {
     "test_bpb": ("results/summary/{corpus}/test_bpb.parquet", test_bpb),
     "paired_bpb": ("results/summary/{corpus}/paired_bpb.parquet", paired),
     "noise": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation")),
     "noise_ratio": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation", "bpb_ratio")),
+    "noise_shift": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation", "bpb_shift")),
     "languages": ("results/summary/{corpus}/languages.parquet", lambda t: by_condition(t, "language")),
+    "languages_chunks": ("results/summary/{corpus}/languages.parquet", bytes_per_chunk),
     "next_word": ("results/summary/{corpus}/next_word.parquet", lambda t: by_condition(t, "bucket", "next_word")),
     "next_word_bpb": ("results/summary/{corpus}/next_word.parquet", lambda t: by_condition(t, "bucket", "word_bpb")),
     "undertrained": ("results/summary/{corpus}/undertrained.parquet",

@@ -35,8 +35,10 @@ test = eval_windows(test_texts, context, stride, p.test_bytes, max_doc_bytes=p.d
 n_bytes = np.array([w.n_scored for w in test], dtype=np.int64)  # (n_windows,)
 docs = np.array([w.doc for w in test], dtype=np.int64)
 
-# training's own draws, replayed up to the bytes the model saw (every model of a seed draws the same)
-seen = [w.data for w in seen_windows(train_texts, context, record.training.batch_size, record.bytes_seen, seed)]
+# training's own draws, replayed batch by batch up to the budget every model trained to (a byte model's
+# windows; a BPE model's end on token boundaries, so its own bytes_seen would replay other windows)
+seen = [w.data for w in seen_windows(train_texts, context, record.training.batch_size, record.training.train_bytes,
+                                     seed)]
 per_window, summary = [], []
 
 

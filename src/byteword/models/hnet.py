@@ -41,8 +41,8 @@ from torch import nn
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.config import LevelConfig, ModelConfig
 from byteword.models.layers import Stack, init_weights, with_closing_space
-from byteword.models.protocol import LanguageModel
 from byteword.models.output import ModelOutput, byte_greedy_hits
+from byteword.models.protocol import LanguageModel
 
 BYTE_BOS = 256
 

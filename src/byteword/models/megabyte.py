@@ -39,8 +39,8 @@ from torch import nn
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.config import LevelConfig, ModelConfig
 from byteword.models.layers import Stack, init_weights
-from byteword.models.protocol import LanguageModel
 from byteword.models.output import ModelOutput, byte_greedy_hits
+from byteword.models.protocol import LanguageModel
 
 BYTE_BOS = 256  # local input at the first position of every patch
 

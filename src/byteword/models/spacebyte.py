@@ -44,8 +44,8 @@ from torch import nn
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.config import ConfigError, LevelConfig, ModelConfig
 from byteword.models.layers import Block, Stack, attention_mask, init_weights, with_closing_space
-from byteword.models.protocol import LanguageModel
 from byteword.models.output import ModelOutput, byte_greedy_hits
+from byteword.models.protocol import LanguageModel
 
 BYTE_BOS = 256
 
