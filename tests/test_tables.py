@@ -1,5 +1,7 @@
 """Markdown tables rendered from results: formats, verdicts that follow the intervals, and pasting."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -43,3 +45,11 @@ def test_paste_replaces_each_block_with_its_rendered_file(tmp_path):
         tables.paste(page.replace("demo/", "other/"), {"demo": tmp_path}, {"demo": "enwiki"})
     with pytest.raises(FileNotFoundError, match="noise.md"):
         tables.paste(page.replace("test_bpb", "noise"), {"demo": tmp_path}, {"demo": "enwiki"})
+
+
+def test_every_table_block_of_the_docs_names_a_rendered_table():
+    root = Path(__file__).resolve().parents[1]
+    names = [m["name"] for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+             for m in tables.BLOCK.finditer(page.read_text(encoding="utf-8"))]
+    assert "demo/test_bpb" in names
+    assert {name.partition("/")[2] for name in names} <= set(tables.TABLES)
