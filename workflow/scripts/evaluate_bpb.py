@@ -30,9 +30,7 @@ summary = pd.DataFrame([{"family": record.model.family, "split": "test", "metric
                          "n_windows": len(windows), "n_docs": n_docs, "nll_nats": float(scores.nll.sum()),
                          "n_chunks": int(scores.n_chunks.sum())}])
 write_parquet(with_provenance(summary, **ident), snakemake.output.summary)
-per_window = pd.DataFrame({"window": range(len(windows)), "doc": scores.doc, "nll_nats": scores.nll,
-                           "n_bytes": scores.n_bytes, "n_chunks": scores.n_chunks})
-write_parquet(with_provenance(per_window, **ident), snakemake.output.windows)
+write_parquet(with_provenance(scores.rows(n_chunks=scores.n_chunks), **ident), snakemake.output.windows)
 
 # who uses its context: windows from their first byte (no context), NLL summed at each position
 by_position = np.zeros((2, 2 * context))

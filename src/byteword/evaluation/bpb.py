@@ -10,6 +10,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 import torch
 from tqdm import tqdm
 
@@ -25,6 +26,16 @@ class WindowScores(NamedTuple):
     @property
     def bpb(self) -> float:
         return bits_per_byte(self.nll, self.n_bytes)
+
+    def rows(self, doc=None, **columns) -> pd.DataFrame:
+        """The per-window rows the summaries resample (``window_rows``), by default clustered by document."""
+        return window_rows(self.nll, self.n_bytes, self.doc if doc is None else doc, **columns)
+
+
+def window_rows(nll, n_bytes, doc, **columns) -> pd.DataFrame:
+    """One row per window: ``columns`` (a condition such as perturbation="all_caps", or more per-window
+    values), then window (its index), doc (the cluster intervals resample), nll_nats and n_bytes."""
+    return pd.DataFrame({**columns, "window": range(len(nll)), "doc": doc, "nll_nats": nll, "n_bytes": n_bytes})
 
 
 @torch.no_grad()

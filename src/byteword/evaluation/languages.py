@@ -62,6 +62,5 @@ def score_languages(model, texts: dict[str, list[str]], context_bytes: int, stri
                      "n_windows": len(windows), "n_docs": len(set(scores.doc.tolist())), "interval_unit": unit,
                      "n_chunks": n_chunks, "bytes_per_chunk": n_bytes / n_chunks if n_chunks else math.nan,
                      "chunks_per_byte": n_chunks / n_bytes if n_chunks else math.nan})
-        per_window.append(pd.DataFrame({"language": lang, "window": range(len(windows)), "doc": clusters,
-                                        "nll_nats": scores.nll, "n_bytes": scores.n_bytes}))
+        per_window.append(scores.rows(doc=clusters, language=lang))
     return pd.DataFrame(rows), pd.concat(per_window, ignore_index=True)

@@ -133,6 +133,5 @@ def score_noise(model, docs: list[str], names: list[str], context_bytes: int, st
         rows.append({"perturbation": name, "rate": rate, "metric": "bpb", "value": scores.bpb, "ci_low": low,
                      "ci_high": high,
                      "n_bytes": int(scores.n_bytes.sum()), "n_windows": len(cut), "n_docs": len(docs)})
-        windows.append(pd.DataFrame({"perturbation": name, "window": range(len(cut)), "doc": scores.doc,
-                                     "nll_nats": scores.nll, "n_bytes": scores.n_bytes}))
+        windows.append(scores.rows(perturbation=name))
     return pd.DataFrame(rows), pd.concat(windows, ignore_index=True)
