@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 def run_one(name: str, entry: dict, training: dict, corpus: str, device: str, out: Path) -> dict:
     from byteword.models import model_config_from_dict
     from byteword.record import train_config_from_dict
-    from byteword.train import TrainJob, train
+    from byteword.train import TrainJob, log_metric, train
 
     model = model_config_from_dict(name, entry)
     tokenizer = (ROOT / f"results/tokenizer/{corpus}/{model.tokenizer_name}/tokenizer.json"
@@ -36,10 +36,10 @@ def run_one(name: str, entry: dict, training: dict, corpus: str, device: str, ou
                    seed=0, corpus_dir=ROOT / f"results/corpus/{corpus}", out_dir=out / "runs" / name,
                    checkpoint_dir=out / "checkpoints" / name, tokenizer_path=tokenizer, device=device)
     metrics = train(job)
-    last = metrics.iloc[-1]
+    valid, train_loss = log_metric(metrics, "valid_bpb").iloc[-1], log_metric(metrics, "train_bpb").iloc[-1]
     return {"model": name, "family": model.family, "lr": entry.get("lr", training["lr"]),
-            "valid_bpb": float(last["valid_bpb"]), "train_bpb": float(last["train_bpb"]),
-            "wall_seconds": float(last["wall_seconds"]), "train_bytes": training["train_bytes"], "device": device}
+            "valid_bpb": float(valid["value"]), "train_bpb": float(train_loss["value"]),
+            "wall_seconds": float(valid["wall_seconds"]), "train_bytes": training["train_bytes"], "device": device}
 
 
 def main(argv=None) -> int:

@@ -15,7 +15,7 @@ from byteword.data import eval_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models import model_config_from_dict
 from byteword.record import TrainConfig
-from byteword.train import TrainJob, train
+from byteword.train import TrainJob, log_metric, train
 
 from conftest import FAMILY_ENTRIES, toy_corpus
 
@@ -42,14 +42,15 @@ def test_training_writes_self_describing_outputs(tmp_path, corpus_dir):
     meta = json.loads((j.out_dir / "model.json").read_text())
     assert meta["packages"]["torch"] == metadata.version("torch")
     assert meta["bytes_seen"] >= 3000 and meta["flops_per_byte"] > 0
-    assert metrics["bytes_seen"].is_monotonic_increasing and metrics["bytes_seen"].iloc[-1] == meta["bytes_seen"]
+    valid_bpb = log_metric(metrics, "valid_bpb")  # the log is long: one row per metric and evaluation
+    assert valid_bpb["bytes_seen"].is_monotonic_increasing and valid_bpb["bytes_seen"].iloc[-1] == meta["bytes_seen"]
+    pd.testing.assert_frame_equal(metrics, pd.read_parquet(j.out_dir / "metrics.parquet"), check_dtype=False)
     assert (metrics[["experiment", "corpus", "model", "seed", "config_hash", "code_version"]] != "").all().all()
     # the load API scores the validation windows exactly as the training loop did at its last evaluation
     loaded = byteword.load(j.out_dir)
     valid = pd.read_parquet(corpus_dir / "valid.parquet")["text"]
     windows = eval_windows(valid, 48, 24, 1000)
-    assert score_windows(loaded.model, windows).bpb == pytest.approx(metrics["valid_bpb"].iloc[-1],
-                                                                                 abs=1e-9)
+    assert score_windows(loaded.model, windows).bpb == pytest.approx(valid_bpb["value"].iloc[-1], abs=1e-9)
     text = loaded.generate("alpha beta", n_bytes=8, temperature=0)
     assert text.startswith("alpha beta") and len(text.encode()) == len("alpha beta") + 8
     if not torch.cuda.is_available():  # asking for a GPU that is not there names the problem
@@ -80,10 +81,10 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path, corpus_dir,
 
     a, b = load_file(whole.out_dir / "model.safetensors"), load_file(broken.out_dir / "model.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    cols = ["step", "bytes_seen", "train_bpb", "valid_bpb", "train_flops", "flops_per_byte", "train_bytes_per_chunk",
-            "valid_bytes_per_chunk"]
+    compared = ["train_bpb", "valid_bpb", "flops_per_byte", "train_bytes_per_chunk", "valid_bytes_per_chunk"]
     ma, mb = pd.read_parquet(whole.out_dir / "metrics.parquet"), pd.read_parquet(broken.out_dir / "metrics.parquet")
-    pd.testing.assert_frame_equal(ma[cols], mb[cols])
+    cols = ["step", "bytes_seen", "train_flops", "metric", "value"]
+    pd.testing.assert_frame_equal(ma.loc[ma["metric"].isin(compared), cols], mb.loc[mb["metric"].isin(compared), cols])
 
 
 def test_checkpoint_from_another_config_is_refused(tmp_path, corpus_dir, monkeypatch):

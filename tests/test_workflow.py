@@ -79,10 +79,12 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     positions = pd.read_parquet(tiny_run / "summary/enwiki/positions.parquet")
     assert set(positions["model"]) == set(MODELS) and positions.groupby("model")["position"].max().ge(63).all()
 
-    metrics = pd.read_parquet(tiny_run / "pretrain/enwiki/hnet/seed0/metrics.parquet")
-    assert {"step", "bytes_seen", "epochs", "train_flops", "train_bpb", "valid_bpb", "lr", "wall_seconds",
-            "train_bytes_per_chunk", "valid_bytes_per_chunk", "target_bytes_per_chunk"} <= set(metrics)
-    assert metrics["bytes_seen"].iloc[-1] >= 6000 and metrics["train_flops"].is_monotonic_increasing
+    metrics = pd.read_parquet(tiny_run / "pretrain/enwiki/hnet/seed0/metrics.parquet")  # long: a row per metric
+    assert {"step", "bytes_seen", "epochs", "train_flops", "lr", "wall_seconds", "metric", "value"} <= set(metrics)
+    assert {"train_bpb", "valid_bpb", "train_bytes_per_chunk", "valid_bytes_per_chunk",
+            "target_bytes_per_chunk"} <= set(metrics["metric"])
+    valid = metrics[metrics["metric"] == "valid_bpb"]
+    assert valid["bytes_seen"].iloc[-1] >= 6000 and valid["train_flops"].is_monotonic_increasing
 
     languages = pd.read_parquet(tiny_run / "summary/enwiki/languages.parquet").set_index(["model", "language"])
     assert set(languages.index) == {(m, lang) for m in [*MODELS, *baselines] for lang in ("en", "bg")}

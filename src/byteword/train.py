@@ -35,6 +35,9 @@ from byteword.record import RunRecord, TrainConfig
 from byteword.sizing import size_to_flops_per_byte
 
 log = logging.getLogger(__name__)
+# where in training a row of the log stands; every other column of the history is a metric of the log's
+# long form (metrics.parquet: these columns, then metric and value)
+STEP_COLUMNS = ["step", "bytes_seen", "epochs", "train_flops", "lr", "wall_seconds"]
 
 
 @dataclass(frozen=True)
@@ -282,13 +285,24 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
                        params=param_counts(model), code_version=code_version(), packages=package_versions())
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = with_provenance(pd.DataFrame(s.history), **record.identity())
+    metrics = with_provenance(training_log(s.history), **record.identity())
     write_parquet(metrics, out_dir / "metrics.parquet")
     if job.tokenizer_path is not None:  # a BPE model's folder carries its tokenizer, so it loads on its own
         shutil.copyfile(job.tokenizer_path, out_dir / "tokenizer.json")
     checkpoint.save_final(model, record.to_json(), out_dir)
     shutil.rmtree(job.checkpoint_dir, ignore_errors=True)  # the final model supersedes it
     return metrics
+
+
+def training_log(history: list[dict]) -> pd.DataFrame:
+    """The evaluation history as a long table: ``STEP_COLUMNS``, then one row per metric (train_bpb,
+    valid_bpb, bytes per chunk, throughput, ...) with its value, evaluations in order within each metric."""
+    return pd.DataFrame(history).melt(id_vars=STEP_COLUMNS, var_name="metric", value_name="value")
+
+
+def log_metric(metrics: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One metric of a training log: its ``STEP_COLUMNS`` and value, one row per evaluation."""
+    return metrics.loc[metrics["metric"] == name, [*STEP_COLUMNS, "value"]].reset_index(drop=True)
 
 
 def peak_gpu_memory_mb(device: torch.device) -> float:

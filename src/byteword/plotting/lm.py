@@ -14,7 +14,12 @@ from byteword.plotting.common import colors, grouped_bars, plt
 
 def training_curves(metrics: pd.DataFrame):
     """Validation BPB against bytes seen and against training FLOPs, one line per model (and seed);
-    a third panel shows the bytes per chunk of every model that draws chunks, against its target."""
+    a third panel shows the bytes per chunk of every model that draws chunks, against its target.
+    ``metrics``: the training logs (long: model, seed, bytes_seen, train_flops, metric, value)."""
+    order = {m: i for i, m in enumerate(dict.fromkeys(metrics["model"]))}  # config order, as the bars
+    metrics = metrics.pivot(index=["model", "seed", "step", "bytes_seen", "train_flops"], columns="metric",
+                            values="value").reset_index()
+    metrics = metrics.sort_values(["model", "seed", "step"], key=lambda c: c.map(order) if c.name == "model" else c)
     chunked = metrics[metrics["valid_bytes_per_chunk"].notna()] if "valid_bytes_per_chunk" in metrics else metrics[:0]
     fig, axes = plt.subplots(1, 3 if len(chunked) else 2, figsize=(16 if len(chunked) else 11, 4))
     for (model, seed), g in metrics.groupby(["model", "seed"], sort=False):  # config order, as the bars
