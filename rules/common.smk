@@ -70,7 +70,7 @@ def per_model(pattern, models=None):
 
 # the models that read a tokenizer's ids (their input and output embeddings are scored for under-training)
 TOKEN_MODELS = [m.name for m in MODELS.values() if m.tokenizer_name]
-# one trained model's record: the context, batch and bytes seen that every model of the config shares
+# one trained model's record: the context, batch and byte budget that every model of the config shares
 FIRST_RECORD = f"results/pretrain/{{corpus}}/{next(iter(MODELS))}/seed{SEEDS[0]}/model.json"
 
 
