@@ -44,6 +44,7 @@ PYTHON
 )
   args=(train --spec "$spec" --seed 0 --corpus-dir "$CORPUS" --out-dir "$OUT/train/$model"
         --checkpoint-dir "$OUT/checkpoints/$model" --device "$DEVICE")
+  rm -rf "$OUT/checkpoints/$model" "$OUT/train/$model"  # a checkpoint left by an earlier try would fake the resume
   $PY -m byteword "${args[@]}" > "$OUT/train_${model}_first.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do  # kill the first run once a checkpoint has been written (or it has ended)

@@ -1,5 +1,5 @@
 """The throughput benchmark runs end to end on CPU at a tiny shape (its numbers are not asserted:
-timings belong in the README, not in tests)."""
+timings belong in docs/scale-out.md, not in tests)."""
 
 from pathlib import Path
 
@@ -16,6 +16,7 @@ def test_bench_measures_every_family_and_the_reference(tmp_path):
     pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
     shape, entries = bench.config_models(TINY_CONFIG)
     assert "bpe" not in entries and "bytes" in entries  # a model of tokens would need a trained tokenizer
+    assert shape == bench.Shape(context_bytes=64, batch_size=4, accum_steps=1)  # the tiny config's training
     shape = bench.Shape(context_bytes=48, batch_size=2, accum_steps=2)
     table = bench.run(corpus, bench.torch.device("cpu"), shape, entries, blocks=3, steps_per_block=1, families=[],
                       generate_bytes=2)

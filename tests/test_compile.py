@@ -1,5 +1,5 @@
-"""The compiled training path on CPU: each family's training step is one graph, and the compiled step
-computes the eager step's loss and gradients."""
+"""The compiled training path on CPU: each family's training forward traces as one graph, and the compiled
+step computes the eager step's loss and gradients."""
 
 import pytest
 import torch
@@ -16,7 +16,7 @@ def batch_for(model, tokenizer):
 
 
 @pytest.mark.parametrize("kind", FAMILY_ENTRIES)
-def test_a_training_step_is_one_graph(make_model, tokenizer, kind):
+def test_the_training_forward_is_one_graph(make_model, tokenizer, kind):
     model = make_model(kind).train()
     torch._dynamo.reset()
     with torch._dynamo.config.patch(**COMPILER_SETTINGS):

@@ -39,8 +39,8 @@ def test_bad_entries_are_refused_with_the_model_and_the_key(entry, needle):
 
 def record(kind="hat") -> RunRecord:
     return RunRecord(experiment="e", corpus="c", model=model_config_from_dict(kind, FAMILY_ENTRIES[kind]),
-                     training=TrainConfig(context_bytes=64), seed=1, tokenizer="bytes", config_hash="abc",
-                     flops_per_byte=1.5e5, flops_per_byte_target=None, train_flops=3e9, steps=10, bytes_seen=5000,
+                     training=TrainConfig(context_bytes=64), seed=1, config_hash="abc",
+                     flops_per_byte=1.5e5, train_flops=3e9, steps=10, bytes_seen=5000,
                      world_size=1, params={"params_total": 7, "params_embedding": 3}, code_version="v")
 
 

@@ -26,11 +26,13 @@ def python_strings(source: str) -> list[tuple[int, str]]:
 
 
 def snakemake_strings(source: str) -> list[tuple[int, str]]:
-    """(line, text) of every string token of a Snakemake file (Python's tokenizer reads its syntax), strings
-    that are a whole logical line (docstrings) left out."""
+    """(line, text) of every string token of a Snakemake file (Python's tokenizer reads its syntax), the
+    triple-quoted strings that are a whole logical line (docstrings) left out; a shell command or a path
+    alone on its line is scanned."""
     out, line_start = [], True
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.STRING and not (line_start and tok.line.strip() == tok.string.strip()):
+        docstring = line_start and tok.string.startswith(('"""', "'''")) and tok.line.strip() == tok.string.strip()
+        if tok.type == tokenize.STRING and not docstring:
             out.append((tok.start[0], tok.string))
         if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
             line_start = tok.type == tokenize.NEWLINE
@@ -52,8 +54,9 @@ def family_names(path: Path) -> list[str]:
 def test_the_scan_finds_a_family_name_in_code_but_not_in_a_docstring():
     source = f'"""The {next(iter(FAMILIES))} docstring."""\nx = f"is {{y}} a {list(FAMILIES)[-1]}"\n'
     assert [line for line, _ in python_strings(source) if NAMES.search(_)] == [2]
-    rule = f'rule a:\n    """{next(iter(FAMILIES))}"""\n    params:\n        x="{list(FAMILIES)[-1]}",\n'
-    assert [line for line, _ in snakemake_strings(rule) if NAMES.search(_)] == [4]
+    rule = (f'rule a:\n    """{next(iter(FAMILIES))}"""\n    params:\n        x="{list(FAMILIES)[-1]}",\n'
+            f'    shell:\n        "train --family {list(FAMILIES)[-1]}"\n')
+    assert [line for line, _ in snakemake_strings(rule) if NAMES.search(_)] == [4, 6]
 
 
 @pytest.mark.parametrize("path", scanned_files(), ids=lambda p: str(p.relative_to(ROOT)))

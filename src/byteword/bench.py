@@ -51,10 +51,11 @@ def config_models(path: Path) -> tuple[Shape, dict[str, ModelConfig]]:
     """A config file's training shape and the typed configs of its models that read raw bytes."""
     import yaml
 
+    from byteword.record import train_config_from_dict
+
     cfg = yaml.safe_load(Path(path).read_text())
-    training = cfg.get("training", {})
-    accum = training.get("grad_accum_steps", 1)
-    shape = Shape(training["context_bytes"], training["batch_size"] // accum, accum)
+    tc = train_config_from_dict(cfg.get("training", {}))
+    shape = Shape(tc.context_bytes, tc.batch_size // tc.grad_accum_steps, tc.grad_accum_steps)
     models = {name: model_config_from_dict(name, entry) for name, entry in cfg["models"].items()}
     return shape, {name: m for name, m in models.items() if not m.tokenizer_name}
 

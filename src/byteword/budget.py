@@ -1,4 +1,4 @@
-"""GPU-hours of an experiment's training jobs, from its FLOPs budget and an assumed utilisation.
+"""GPU-hours of an experiment's training jobs, from its FLOPs budget and an assumed or measured utilisation.
 
 A job (one corpus × model × seed) costs ``training.train_flops`` under compute matching, else
 3 · flops_per_byte · train_bytes. GPU-hours = FLOPs / (MFU · peak FLOP/s) / 3600; a job on n GPUs

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from byteword.data import char_start, split_windows
-from byteword.datasets import load_analogies, pair_words
+from byteword.datasets import ANALOGY_COLUMNS, load_analogies, pair_words
 from byteword.evaluation.next_word import bucket_of, word_counts
 from byteword.evaluation.noise import perturb_word
 from byteword.evaluation.vectors import LETTERS_ONLY
@@ -51,7 +51,7 @@ def build_lexicon(train_texts, test_texts, datasets: list[str], words_per_bucket
     ``noised_words`` clean words of at least 4 letters, none equal to a clean word."""
     counts = word_counts(train_texts)
     rng = random.Random(seed)
-    clean = set(pair_words(datasets)) | set(load_analogies()[["a", "b", "c", "d"]].to_numpy().ravel())
+    clean = set(pair_words(datasets)) | set(load_analogies()[ANALOGY_COLUMNS].to_numpy().ravel())
     candidates = {w for w in counts if LETTERS_ONLY.fullmatch(w)}
     candidates |= {w for w in word_counts(test_texts) if LETTERS_ONLY.fullmatch(w) and w not in counts}
     by_bucket: dict[str, list[str]] = {}
@@ -120,7 +120,7 @@ def contextual_word_vectors(loaded, words: list[str], texts, max_occurrences: in
 
 
 def sentence_vectors(loaded, texts: list[str]) -> np.ndarray:
-    """(n, d) mean of the main-level states over each text, read in windows of the training context."""
+    """(n, d) mean of the model's ``text_states`` over each text, read in windows of the training context."""
     windows, spans, owner = [], [], []
     for i, text in enumerate(texts):
         for w in split_windows(text, loaded.context_bytes - 1):  # room for the state that reads the last byte

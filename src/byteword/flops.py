@@ -4,7 +4,7 @@ Convention: 2 FLOPs per multiply-add of every matmul, output heads included; emb
 norms and activations free. Attention scores and weighted sums cost 2·2·T·d per position and layer,
 with T the full sequence length (full T×T, not halved for causality) or the window when one is set.
 Each window is counted as the model computes it alone: every position the family itself adds (BOS,
-word tokens, padding of a word to its length bucket or of a window to whole patches) is counted;
+word tokens, padding of a window to whole patches) is counted;
 padding that only batching adds is not. Boundary models count from the boundaries they really draw
 on the windows (so FLOPs follow the measured bytes per chunk). Training FLOPs = 3 × forward.
 

@@ -17,6 +17,7 @@ from byteword.models import ConfigError, ModelConfig, model_config_from_dict
 PRECISIONS = ("fp32", "bf16")
 # keys of the config's training section that schedule jobs rather than shape training (not hashed)
 SCHEDULING_KEYS = ("gpus_per_job", "runtime_minutes", "mem_mb")
+NESTED = ("model", "training", "params")  # RunRecord's fields that model.json holds in their own form
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,8 @@ class RunRecord:
     model: ModelConfig  # as trained: under compute matching, with the backbone width sizing chose
     training: TrainConfig  # as trained: with the model's own learning rate and the derived byte budget
     seed: int
-    tokenizer: str  # the BPE tokenizer's name, or "bytes"
     config_hash: str  # of the config as the job was given it (before sizing): what resume checks
     flops_per_byte: float  # forward FLOPs per byte at the end of training
-    flops_per_byte_target: float | None
     train_flops: float
     steps: int
     bytes_seen: int
@@ -77,14 +76,26 @@ class RunRecord:
     code_version: str = ""
     packages: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def tokenizer(self) -> str:
+        """The BPE tokenizer's name, or "bytes"."""
+        return self.model.tokenizer_name or "bytes"
+
+    @property
+    def flops_per_byte_target(self) -> float | None:
+        return self.training.flops_per_byte
+
     def identity(self) -> dict:
         """The identifying columns of this run's results (``provenance.with_provenance``'s keywords)."""
         return dict(experiment=self.experiment, corpus=self.corpus, tokenizer=self.tokenizer, model=self.model.name,
                     seed=self.seed, cfg_hash=self.config_hash)
 
     def to_json(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("model", "training", "params")}
-        return {"model": self.model.to_dict(), "training": asdict(self.training), **d, **self.params}
+        """The ``model.json`` form: the typed configs as dicts, every other field, the two derived ones
+        (tokenizer, flops_per_byte_target) for readers of the file, and the parameter counts at top level."""
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in NESTED}
+        return {"model": self.model.to_dict(), "training": asdict(self.training), **d, "tokenizer": self.tokenizer,
+                "flops_per_byte_target": self.flops_per_byte_target, **self.params}
 
     @classmethod
     def from_json(cls, d: dict, source: str = "model.json") -> "RunRecord":
@@ -93,7 +104,7 @@ class RunRecord:
             raise ConfigError(f"{source} holds model '{model.get('name')}' in the flat config form of an earlier "
                               "byteword version, which this version does not read; retrain the model")
         params = {k: v for k, v in d.items() if k.startswith("params_")}
-        rest = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in ("model", "training", "params")}
+        rest = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in NESTED}
         return cls(model=model_config_from_dict(model["name"], model), training=TrainConfig(**d["training"]),
                    params=params, **rest)
 

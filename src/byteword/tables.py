@@ -6,9 +6,9 @@ byteword.tables paste docs/*.md`` copies each into the blocks of a page that nam
     (replaced by the file results/tables/<corpus>/test_bpb.md of the results folder named by ``demo``)
     <!-- end table -->
 
-A value with an interval reads "4.912 (4.800–5.041)", or "-0.98 (-1.07 to -0.92)"; an ordering of two rows is stated only where their
-paired interval excludes zero, else the pair "cannot be told apart". Numbers over seeds are each model's
-seed-aware ones (``model_value`` and its interval) where the summary has them."""
+A value with an interval reads "4.912 (4.800–5.041)", or "-0.980 (-1.070 to -0.920)"; an ordering of
+two rows is stated only where their paired interval excludes zero, else the pair "cannot be told apart". Numbers over seeds are each model's
+seed-aware ones (``model_value`` and its interval) where the summary has them (``paired.seed_aware``)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
+from byteword.evaluation.paired import seed_aware
 
 BLOCK = re.compile(r"(<!-- table: (?P<name>[\w./-]+) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
 
@@ -48,22 +50,17 @@ def with_interval(value, low, high, digits: int = 3) -> str:
     return f"{number(value, digits)} ({number(low, digits)}{dash}{number(high, digits)})"
 
 
+def cells(rows: pd.DataFrame) -> list[str]:
+    """Each row's value with its interval (``with_interval``)."""
+    return [with_interval(*v) for v in zip(rows["value"], rows["ci_low"], rows["ci_high"])]
+
+
 def markdown(table: pd.DataFrame) -> str:
     """A pipe table of ``table``'s cells as strings."""
     cells = table.map(lambda x: "–" if pd.isna(x) else str(x))
     lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "|".join("---" for _ in table) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
     return "\n".join(lines) + "\n"
-
-
-def per_model(summary: pd.DataFrame, keys=()) -> pd.DataFrame:
-    """One row per model (and ``keys``), its seed-aware numbers in value, ci_low and ci_high."""
-    rows = summary.drop_duplicates(["model", *keys]).copy()
-    if "model_value" in rows:
-        has = rows["model_value"].notna()
-        for column in ("value", "ci_low", "ci_high"):
-            rows.loc[has, column] = rows.loc[has, f"model_{column}"]
-    return rows
 
 
 def seeds_label(rows: pd.DataFrame) -> pd.Series:
@@ -73,12 +70,12 @@ def seeds_label(rows: pd.DataFrame) -> pd.Series:
 
 def test_bpb(summary: pd.DataFrame) -> pd.DataFrame:
     """Every model, baseline and compressor on the same test bytes."""
-    rows = per_model(summary)
+    rows = seed_aware(summary, ["model"])
     return pd.DataFrame({
         "model": rows["model"],
         "kind": rows["kind"],
         "what": rows["variant"].where(rows["kind"] == "model", rows.get("label", rows["kind"])).fillna(""),
-        "test BPB (95% CI)": [with_interval(*v) for v in zip(rows["value"], rows["ci_low"], rows["ci_high"])],
+        "test BPB (95% CI)": cells(rows),
         "seeds": seeds_label(rows).where(rows["kind"] == "model", ""),
         "seed sd": rows["seed_sd"].map(number) if "seed_sd" in rows else "",
         "FLOPs/byte": rows["flops_per_byte"].map(significant),
@@ -95,18 +92,14 @@ def verdict(a: str, b: str, low: float, high: float) -> str:
     return "cannot be told apart"
 
 
-def paired(pairs: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame:
+def paired(pairs: pd.DataFrame) -> pd.DataFrame:
     """Each unordered pair once (a before b in the table's order): a − b with its paired interval and what
-    it allows one to say. ``models`` keeps those rows only (default: every row)."""
-    order = list(dict.fromkeys(pairs["model_a"]))
-    keep = models or order
-    rank = {m: i for i, m in enumerate(order)}
-    one_way = pairs[pairs["model_a"].isin(keep) & pairs["model_b"].isin(keep)
-                    & (pairs["model_a"].map(rank) < pairs["model_b"].map(rank))]
+    it allows one to say."""
+    rank = {m: i for i, m in enumerate(dict.fromkeys(pairs["model_a"]))}
+    one_way = pairs[pairs["model_a"].map(rank) < pairs["model_b"].map(rank)]
     return pd.DataFrame({
         "a − b": one_way["model_a"] + " − " + one_way["model_b"],
-        "difference (95% CI)": [with_interval(*v) for v in zip(one_way["value"], one_way["ci_low"],
-                                                                one_way["ci_high"])],
+        "difference (95% CI)": cells(one_way),
         "verdict": [verdict(a, b, lo, hi) for a, b, lo, hi in zip(one_way["model_a"], one_way["model_b"],
                                                                   one_way["ci_low"], one_way["ci_high"])],
     })
@@ -115,20 +108,17 @@ def paired(pairs: pd.DataFrame, models: list[str] | None = None) -> pd.DataFrame
 def by_condition(summary: pd.DataFrame, column: str, metric: str = "bpb") -> pd.DataFrame:
     """Rows: models and baselines; columns: the conditions (perturbations, languages, buckets); cells:
     ``metric`` with its interval."""
-    rows = per_model(summary[summary["metric"] == metric], [column])
-    rows = rows.assign(cell=[with_interval(*v) for v in zip(rows["value"], rows["ci_low"], rows["ci_high"])])
+    rows = seed_aware(summary[summary["metric"] == metric], ["model", column])
+    rows = rows.assign(cell=cells(rows))
     wide = rows.pivot(index="model", columns=column, values="cell")
     wide = wide.reindex(index=list(dict.fromkeys(rows["model"])), columns=list(dict.fromkeys(rows[column])))
     return wide.reset_index().rename_axis(columns=None)
 
 
-def by_reading(table: pd.DataFrame, columns: list[str], metric: str | None = None,
-               rows: tuple[str, ...] = ("model", "reading")) -> pd.DataFrame:
+def by_reading(table: pd.DataFrame, columns: list[str], rows: tuple[str, ...] = ("model", "reading")) -> pd.DataFrame:
     """Embedding tables: one row per ``rows`` (model, reading); columns the combinations of ``columns``;
     cells value (CI)."""
-    t = table if metric is None else table[table["metric"] == metric]
-    t = t.assign(cell=[with_interval(*v) for v in zip(t["value"], t["ci_low"], t["ci_high"])],
-                 column=t[columns].astype(str).agg(", ".join, axis=1))
+    t = table.assign(cell=cells(table), column=table[columns].astype(str).agg(", ".join, axis=1))
     wide = t.pivot_table(index=list(rows), columns="column", values="cell", aggfunc="first", sort=False)
     return wide[list(dict.fromkeys(t["column"]))].reset_index().rename_axis(columns=None)
 

@@ -1,6 +1,7 @@
 """The training loop for every family: AdamW, linear warmup then cosine decay, gradient clipping,
-a budget in bytes seen (equal for every model of an experiment: all families draw the same windows
-from the same seeded sampler), periodic validation in bits per byte, rolling checkpoints for resume.
+a budget in bytes seen (equal for every model of an experiment: all families draw their windows from
+the same seeded starts; a BPE model's end on token boundaries), periodic validation in bits per byte,
+rolling checkpoints for resume.
 
 Scale-out options (all off on the CPU default, which stays bitwise reproducible): bf16 autocast,
 gradient accumulation, activation checkpointing of backbone blocks, torch.compile, data parallelism
@@ -87,7 +88,7 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
 
 # The data-dependent sizes of the families that draw their own units (SpaceByte's global positions,
 # H-Net's chunks: one count per batch, read from the data) are traced as symbolic sizes rather than
-# breaking the graph, so that one graph holds a family's whole step.
+# breaking the graph, so that one graph holds a family's whole forward.
 COMPILER_SETTINGS = {"capture_scalar_outputs": True, "capture_dynamic_output_shape_ops": True}
 
 
@@ -154,14 +155,14 @@ class TrainingState:
     run_chunks: int = 0
     train_flops: float = 0.0
     flops_per_byte: float = 0.0  # the rate the next bytes are charged at
-    sampler: dict | None = None  # WindowSampler.state() at the save
-    torch_rng: list[int] | None = None  # torch's CPU generator at the save
 
 
 def save_state(job: TrainJob, model, optimizer, state: TrainingState, sampler, wall: float) -> None:
-    state.sampler, state.torch_rng, state.wall = sampler.state(), torch.get_rng_state().tolist(), wall
-    checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer,
-                               {"config_hash": job.config_hash, "config": job.config, **asdict(state)})
+    """A rolling checkpoint: weights, optimizer, ``state`` (its wall time now), the sampler's and torch's
+    generators, and the config with its hash."""
+    checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {
+        "config_hash": job.config_hash, "config": job.config, **asdict(state), "wall": wall,
+        "sampler": sampler.state(), "torch_rng": torch.get_rng_state().tolist()})
 
 
 def restore_state(job: TrainJob, model, optimizer, sampler) -> TrainingState | None:
@@ -170,8 +171,8 @@ def restore_state(job: TrainJob, model, optimizer, sampler) -> TrainingState | N
     if saved is None:
         return None
     state = TrainingState(**{f.name: saved[f.name] for f in fields(TrainingState)})
-    sampler.set_state(state.sampler)
-    torch.set_rng_state(torch.tensor(state.torch_rng, dtype=torch.uint8))
+    sampler.set_state(saved["sampler"])
+    torch.set_rng_state(torch.tensor(saved["torch_rng"], dtype=torch.uint8))
     log.info("resumed from %s at step %d (%d bytes seen)", job.checkpoint_dir, state.step, state.bytes_seen)
     return state
 
@@ -279,9 +280,8 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
         return None
 
     record = RunRecord(experiment=job.experiment, corpus=job.corpus, model=cfg, training=tc, seed=job.seed,
-                       tokenizer=cfg.tokenizer_name or "bytes", config_hash=job.config_hash,
-                       flops_per_byte=s.flops_per_byte, flops_per_byte_target=tc.flops_per_byte,
-                       train_flops=s.train_flops, steps=s.step, bytes_seen=s.bytes_seen, world_size=ctx.world_size,
+                       config_hash=job.config_hash, flops_per_byte=s.flops_per_byte, train_flops=s.train_flops,
+                       steps=s.step, bytes_seen=s.bytes_seen, world_size=ctx.world_size,
                        params=param_counts(model), code_version=code_version(), packages=package_versions())
     out_dir = Path(job.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import pandas as pd
 from byteword.corpus import read_split
 from byteword.data import eval_windows, seen_windows
 from byteword.evaluation.bootstrap import ratio_ci
-from byteword.evaluation.bpb import window_rows
+from byteword.evaluation.bpb import bits_per_byte, window_rows
 from byteword.evaluation.compressors import PPMD_ORDER, compressor_bpb, conditioned_bits, ppmd_bpb
 from byteword.evaluation.languages import evaluation_texts, language_windows
 from byteword.evaluation.ngram import LN2, choose_order
@@ -49,7 +49,7 @@ def stamp(df: pd.DataFrame, model: str) -> pd.DataFrame:
                            model=model, seed=seed if model == "ngram_seen" else "")
 
 
-def baseline_rows(windows, clusters, nll: np.ndarray, model: str, **condition) -> pd.DataFrame:
+def stamped_window_rows(windows, clusters, nll: np.ndarray, model: str, **condition) -> pd.DataFrame:
     """(n_windows,) NLL in nats -> the per-window rows the summaries resample, stamped."""
     return stamp(window_rows(nll, [w.n_scored for w in windows], clusters, **condition), model)
 
@@ -57,9 +57,9 @@ def baseline_rows(windows, clusters, nll: np.ndarray, model: str, **condition) -
 def add(model: str, label: str, nll: np.ndarray, seconds: float, order=None) -> None:
     """Record one windowed baseline on the test split: its window rows and its summary row."""
     low, high = ratio_ci(nll, n_bytes, docs, n_resamples=p.bootstrap_resamples)  # the models' resamples
-    bpb = float(nll.sum() / (LN2 * n_bytes.sum()))
+    bpb = bits_per_byte(nll, n_bytes)
     print(f"{model}: {bpb:.4f} bits per byte [{low:.4f}, {high:.4f}] ({label}; {seconds:.1f} s)")
-    per_window.append(baseline_rows(test, docs, nll, model))
+    per_window.append(stamped_window_rows(test, docs, nll, model))
     summary.append(stamp(pd.DataFrame([{"kind": "baseline", "label": label, "value": bpb, "ci_low": low,
                                         "ci_high": high, "n_bytes": int(n_bytes.sum()), "order": order}]), model))
 
@@ -103,11 +103,11 @@ if noise["perturbations"]:
                           context, stride)
     for name, windows in noisy.items():
         clusters = [w.doc for w in windows]
-        rows += [baseline_rows(windows, clusters, score(windows), model, perturbation=name)
+        rows += [stamped_window_rows(windows, clusters, score(windows), model, perturbation=name)
                  for model, *_, score in scorers]
 write_parquet(pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(), snakemake.output.noise)
 texts = evaluation_texts(p.language, test_texts, p.languages)
-rows = [baseline_rows(windows, clusters, score(windows), model, language=lang)
+rows = [stamped_window_rows(windows, clusters, score(windows), model, language=lang)
         for lang, (windows, clusters, _) in language_windows(texts, context, stride, p.language_bytes).items()
         for model, *_, score in scorers]
 write_parquet(pd.concat(rows, ignore_index=True), snakemake.output.languages)

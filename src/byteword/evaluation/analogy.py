@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from byteword.datasets import ANALOGY_COLUMNS as COLUMNS
+from byteword.datasets import ANALOGY_COLUMNS
 from byteword.evaluation.bootstrap import mean_ci
 from byteword.evaluation.word_similarity import unit_vectors
 
@@ -22,7 +22,7 @@ def analogy_correct(questions: pd.DataFrame, vectors: dict[str, np.ndarray],
     The candidates are all words of ``vectors``; each question excludes its own a, b and c."""
     vocab = list(vectors)
     index = {w: i for i, w in enumerate(vocab)}
-    ids = np.array([[index.get(w, -1) for w in questions[col]] for col in COLUMNS]).T.reshape(-1, 4)  # (n, 4)
+    ids = np.array([[index.get(w, -1) for w in questions[col]] for col in ANALOGY_COLUMNS]).T.reshape(-1, 4)  # (n, 4)
     covered = (ids >= 0).all(1)
     correct = np.zeros(len(questions), dtype=bool)
     if not covered.any():

@@ -23,8 +23,10 @@ def condition_summary(runs: pd.DataFrame, windows: pd.DataFrame, baselines: pd.D
     with its BPB in ``value`` (the evaluations' own tables); ``windows`` and ``baselines`` the per-window
     rows of the models and of the baselines. Each row of the summary gets its run's document interval and
     its model's seed-aware numbers (``paired.with_intervals``); the baselines are rows of their own."""
-    if column not in windows:
-        raise ValueError(f"per-window rows lack the condition column {column!r} (have {', '.join(windows.columns)})")
+    for name, frame in (("model", windows), ("baseline", baselines)):
+        if column not in frame:
+            raise ValueError(f"{name} per-window rows lack the condition column {column!r} "
+                             f"(have {', '.join(frame.columns)})")
     summary, paired = [], []
     for cond in dict.fromkeys(windows[column]):
         rows, t = models_and_baselines(runs[runs[column] == cond], windows[windows[column] == cond],

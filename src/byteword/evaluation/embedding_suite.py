@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from byteword.datasets import load_analogies, load_polarity, load_word_pairs
-from byteword.evaluation.analogy import COLUMNS, accuracy_summary, analogy_correct
+from byteword.datasets import ANALOGY_COLUMNS, load_analogies, load_polarity, load_word_pairs
+from byteword.evaluation.analogy import accuracy_summary, analogy_correct
 from byteword.evaluation.geometry import anisotropy, intrinsic_dimension_ci, typo_robustness
 from byteword.evaluation.probes import bag_of_bytes, character_probe, random_control, sentence_probe
 from byteword.evaluation.vectors import LETTERS_ONLY, vectors_from_table, whiten
@@ -101,7 +101,7 @@ def analogy_table(static: list[pd.DataFrame], n_resamples: int, reference: list[
     rows = []
     for t in scored_rows(static, reference):
         covered, correct = analogy_correct(questions, clean_vectors(t))  # (n,) each, once for all groups
-        all_known = questions[COLUMNS].isin(known_words(t)).all(axis=1).to_numpy()  # (n,)
+        all_known = questions[ANALOGY_COLUMNS].isin(known_words(t)).all(axis=1).to_numpy()  # (n,)
         for group, mask in groups.items():
             rows.append({**identity(t), "group": group, "metric": "3cosadd_accuracy",
                          **accuracy_summary(covered[mask], correct[mask], n_resamples=n_resamples),

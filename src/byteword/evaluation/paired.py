@@ -140,8 +140,8 @@ def paired_rows(docs: DocumentResamples, runs: dict[str, Runs], level: float) ->
 
 def bpb_tables(rows: pd.DataFrame, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> BPBTables:
     """The summary (model, value, ci_low, ci_high, seed_sd, n_seeds, n_docs, n_bytes), the per-run table
-    (model, seed, value, ci_low, ci_high, n_docs) and the paired table (model_a, model_b, difference,
-    ci_low, ci_high, paired_seeds, excludes_zero, n_docs, n_comparisons), all from one draw of documents."""
+    (model, seed, value, ci_low, ci_high, n_docs) and the paired table (model_a, model_b, metric "bpb",
+    value = the difference, ci_low, ci_high, paired_seeds, excludes_zero, n_docs, n_comparisons), all from one draw of documents."""
     docs, runs = resampled_runs(rows, n_resamples, seed)
     return BPBTables(summary_rows(docs, runs, level), run_rows(docs, runs, level), paired_rows(docs, runs, level))
 
@@ -149,6 +149,17 @@ def bpb_tables(rows: pd.DataFrame, n_resamples: int = 1000, level: float = 0.95,
 # --- the test-BPB table of the summary -------------------------------------------------------------------
 
 MODEL_COLUMNS = {"value": "model_value", "ci_low": "model_ci_low", "ci_high": "model_ci_high"}
+
+
+def seed_aware(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per ``keys`` (the first of a model's seeds), with its model's seed-aware numbers
+    (``model_value`` and its interval) in value, ci_low and ci_high wherever the summary has them."""
+    rows = rows.drop_duplicates(keys).copy()
+    if "model_value" in rows:
+        has = rows["model_value"].notna()
+        for column, model_column in MODEL_COLUMNS.items():
+            rows.loc[has, column] = rows.loc[has, model_column]
+    return rows
 IDENTITY = ["experiment", "corpus", "tokenizer", "config_hash", "code_version"]
 
 

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from byteword.segment import split_words
+from byteword.segment import word_byte_lengths
 from byteword.tokenization import ByteTokenizer, special_ids
 
 RENYI_ALPHA = 2.5
@@ -91,7 +91,7 @@ def tokenizer_stats(tok, texts: list[str]) -> dict:
     n_bytes = n_words = n_split = 0
     for text, ids in zip(texts, _encode_all(tok, texts)):
         ids = np.asarray(ids, dtype=np.int64)
-        word_lengths = [len(w.encode("utf-8")) for w in split_words(text)]
+        word_lengths = word_byte_lengths(text).tolist()
         token_lengths = length_table[ids]  # (n_tokens_in_doc,)
         if token_lengths.sum() != sum(word_lengths):
             raise RuntimeError("tokens do not cover the text's bytes exactly; is the tokenizer lossless?")

@@ -29,11 +29,6 @@ def vector_sizes(table: pd.DataFrame) -> dict[str, int]:
     return {"vector": int(dims[0])} if len(dims) == 1 else {}
 
 
-def vectors_table(words: list[str], vectors: np.ndarray) -> pd.DataFrame:
-    """One row per word; ``vector`` holds float32 arrays (write with fixed_size_lists={"vector": dim})."""
-    return pd.DataFrame({"word": words, "vector": list(vectors.astype(np.float32)), "dim": vectors.shape[1]})
-
-
 def vectors_from_table(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return {w: np.asarray(v, dtype=np.float32) for w, v in zip(df["word"], df["vector"])}
 

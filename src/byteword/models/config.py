@@ -1,5 +1,5 @@
 """The typed config every family's own config extends: frozen, holding only the keys that family reads,
-written to ``model.json`` by ``to_dict`` and read back to an equal object by ``from_dict``.
+written to ``model.json`` by ``to_dict`` and read back to an equal object by ``byteword.models.model_config_from_dict``.
 
 Every family has a ``backbone`` (the whole stack of a flat model; the word, patch or chunk model of the
 others), which compute matching sizes, and may have an ``encoder`` and a ``decoder``. A family's file
@@ -33,7 +33,7 @@ class ModelConfig:
     backbone: LevelConfig
     lr: float | None = None  # overrides training.lr for this model (learning-rate sweeps)
 
-    family: ClassVar[str] = ""  # the registry's key, set by the model class that reads this config
+    family: ClassVar[str] = ""  # the registry's key, set by each family's config class
 
     def check(self) -> None:
         """Raise ``ConfigError`` naming the model where fields disagree (overridden per family)."""

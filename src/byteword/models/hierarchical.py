@@ -44,7 +44,7 @@ from torch import nn
 from byteword.data import collate
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.config import ConfigError, LevelConfig, ModelConfig
-from byteword.models.layers import Stack, init_weights
+from byteword.models.layers import Stack, gather_rows, init_weights, with_zero_row
 from byteword.models.output import ModelOutput
 from byteword.models.protocol import LanguageModel
 
@@ -128,17 +128,6 @@ def packed_layout(batch, k: int) -> dict[str, torch.Tensor]:
     return {"word_of": word_of, "offset": offset, "byte_slot": byte_slot, "token_slot": token_slot, "ids": ids,
             "positions": positions, "segments": segments, "dec_slot": dec_slot, "dec_word": dec_word,
             "dec_byte": dec_byte, "targets": targets}
-
-
-def gather_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """(B, T, d) states, (B, ...) slot indices -> (B, ..., d) the states at those slots."""
-    flat = index.flatten(1)
-    return x.gather(1, flat[..., None].expand(-1, -1, x.shape[-1])).view(*index.shape, x.shape[-1])
-
-
-def with_zero_row(x: torch.Tensor) -> torch.Tensor:
-    """(B, T, d) -> (B, T+1, d): a row of zeros after the last, for indices that point at nothing."""
-    return torch.cat([x, x.new_zeros(x.shape[0], 1, x.shape[-1])], dim=1)
 
 
 class Hierarchical(LanguageModel):

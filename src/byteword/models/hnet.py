@@ -40,7 +40,7 @@ from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.config import LevelConfig, ModelConfig
-from byteword.models.layers import Stack, init_weights, with_closing_space
+from byteword.models.layers import Stack, gather_rows, init_weights, with_closing_space
 from byteword.models.output import ModelOutput, byte_greedy_hits
 from byteword.models.protocol import LanguageModel
 
@@ -153,7 +153,7 @@ class HNet(LanguageModel):
         chunk_of, z, P = chunks(h, p, b)
         u = self.main(self.to_main(z), causal=True)  # (B, C, d_bb): chunk c has read chunks <= c
         z_bar = ema_over_chunks(self.from_main(u), P)  # (B, C, d_dec)
-        up = z_bar.gather(1, chunk_of[..., None].expand(-1, -1, z_bar.shape[-1]))  # (B, T, d_dec)
+        up = gather_rows(z_bar, chunk_of)  # (B, T, d_dec)
         confidence = torch.where(b, p, 1 - p)  # (B, T)
         x = up * straight_through(confidence)[..., None] + self.residual(h)
         y = self.decoder(x, causal=True, window=self.cfg.attention_window)  # (B, T, d_dec)

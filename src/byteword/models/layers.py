@@ -20,16 +20,29 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-_ROTATIONS: dict = {}  # (T, Dh, device, base) -> the complex rotations of rotary(); a few shapes per run
+def gather_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """(B, T, d) states, (B, ...) slot indices -> (B, ..., d) the states at those slots."""
+    flat = index.flatten(1)
+    return x.gather(1, flat[..., None].expand(-1, -1, x.shape[-1])).view(*index.shape, x.shape[-1])
+
+
+def with_zero_row(x: torch.Tensor) -> torch.Tensor:
+    """(B, T, d) -> (B, T+1, d): a row of zeros after the last, for indices that point at nothing."""
+    return torch.cat([x, x.new_zeros(x.shape[0], 1, x.shape[-1])], dim=1)
+
+
+_ROTATIONS: dict = {}  # (Dh, device, base) -> rotations for the longest T asked so far (rows do not depend on T)
 
 
 def rotations(T: int, Dh: int, device, base: float = 10000.0) -> torch.Tensor:
-    """(T, Dh/2) complex64 e^(i·t·base^(-2j/Dh)): position t turns channel pair j by that angle. Built once
-    per shape and kept, rather than recomputed by every layer of every step; compiled, computed in the
-    graph (T may be a symbolic size there, such as SpaceByte's count of global positions)."""
-    key = (T, Dh, str(device), base)
-    if not torch.compiler.is_compiling() and key in _ROTATIONS:
-        return _ROTATIONS[key]
+    """(T, Dh/2) complex64 e^(i·t·base^(-2j/Dh)): position t turns channel pair j by that angle. One table
+    per width and device, grown to the longest sequence seen and sliced, rather than recomputed by every
+    layer of every step (sequence lengths vary from batch to batch: words, chunks, windows); compiled,
+    computed in the graph (T may be a symbolic size there, such as SpaceByte's count of global positions)."""
+    key = (Dh, str(device), base)
+    cached = None if torch.compiler.is_compiling() else _ROTATIONS.get(key)
+    if cached is not None and cached.shape[0] >= T:
+        return cached[:T]
     freqs = base ** (-torch.arange(0, Dh, 2, device=device, dtype=torch.float32) / Dh)  # (Dh/2,)
     angles = torch.arange(T, device=device, dtype=torch.float32)[:, None] * freqs  # (T, Dh/2)
     rotation = torch.polar(torch.ones_like(angles), angles)

@@ -2,7 +2,7 @@
 
 Training, evaluation, embeddings, sizing, the benchmark and the workflow read a model only through
 these attributes and methods, so they never branch on a family; a family's file subclasses
-``LanguageModel``, overrides what differs from the defaults and registers itself in
+``LanguageModel``, overrides what differs from the defaults, and is listed in
 ``byteword.models.FAMILIES``.
 
 - ``Config``: its typed config class (a ``byteword.models.config.ModelConfig``);

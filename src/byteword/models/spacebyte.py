@@ -43,7 +43,7 @@ from torch import nn
 
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.config import ConfigError, LevelConfig, ModelConfig
-from byteword.models.layers import Block, Stack, attention_mask, init_weights, with_closing_space
+from byteword.models.layers import Block, Stack, attention_mask, gather_rows, init_weights, with_closing_space
 from byteword.models.output import ModelOutput, byte_greedy_hits
 from byteword.models.protocol import LanguageModel
 
@@ -129,7 +129,7 @@ class SpaceByte(LanguageModel):
         where = torch.arange(T, device=ids.device).expand(B, T)
         idx = torch.zeros(B, G + 1, dtype=torch.long, device=ids.device)
         idx = idx.scatter(1, torch.where(is_global, slot, G), where)[:, :G]
-        g_in = self.to_global(h.gather(1, idx[..., None].expand(-1, -1, h.shape[-1])))  # (B, G, d_bb)
+        g_in = self.to_global(gather_rows(h, idx))  # (B, G, d_bb)
         return {"h": h, "is_global": is_global, "slot": slot, "g_in": g_in, "g": self.backbone(g_in, causal=True)}
 
     def hidden_states(self, ids: torch.Tensor, real: torch.Tensor):
@@ -137,7 +137,7 @@ class SpaceByte(LanguageModel):
         global states (B, G, d_bb) and the global positions (B, T) bool."""
         s = self.global_stack(ids, real)
         back = self.from_global(s["g"]).to(s["h"].dtype)  # (B, G, d)
-        at = back.gather(1, s["slot"][..., None].expand(-1, -1, back.shape[-1]))  # (B, T, d): latest slot's
+        at = gather_rows(back, s["slot"])  # (B, T, d): latest slot's
         h = s["h"] + torch.where(s["is_global"][..., None], at, 0.0)  # added at the global positions only
         return self.decoder(h, causal=True, window=self.cfg.attention_window), s["g"], s["is_global"]
 

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402,F401  (the figure modules take plt
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from byteword.evaluation.paired import seed_aware  # noqa: E402
+
 
 def over_seeds(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """One row per ``keys``: the numeric columns averaged over seeds (a run of several seeds draws the seed
@@ -32,8 +34,7 @@ def grouped_bars(ax, table: pd.DataFrame, column: str, groups: str, members: str
     a summary's seed-aware numbers (``model_value`` and its interval, the same on every seed's row) where
     it has them for ``value``; else the seed mean (``over_seeds``)."""
     if column == "value" and "model_value" in table:
-        table = table.drop_duplicates([groups, members]).drop(columns=["value", "ci_low", "ci_high"]).rename(
-            columns={"model_value": "value", "model_ci_low": "ci_low", "model_ci_high": "ci_high"})
+        table = seed_aware(table, [groups, members])
     else:
         table = over_seeds(table, [groups, members])
     group_values, member_values = list(dict.fromkeys(table[groups])), list(dict.fromkeys(table[members]))

@@ -224,8 +224,7 @@ def noise(table: pd.DataFrame):
     axes[0].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     others = ratios[~ratios["perturbation"].str.startswith("word_noise")]
     if len(others):
-        bars = others.drop(columns=[c for c in others if c.startswith("model_")])
-        grouped_bars(axes[1], bars, "value", "perturbation", "model", ci=True)
+        grouped_bars(axes[1], others, "value", "perturbation", "model", ci=True)
         axes[1].axhline(1, color="black", lw=0.8)
         axes[1].set(ylabel="perturbed BPB / clean BPB (95% CI)", title="BLT / H-Net perturbations (1 = unaffected)")
         axes[1].tick_params(axis="x", rotation=20)
