@@ -57,6 +57,24 @@ def model_tokenizer(wildcards):
     return f"results/tokenizer/{wildcards.corpus}/{name}/tokenizer.json" if name else []
 
 
+def model_upstream(wildcards):
+    """The record of the trained upstream model a model reads (``ModelConfig.upstream``), or nothing."""
+    return run_dir("upstream").format(**wildcards) + "model.json" if MODELS[wildcards.model].upstream else []
+
+
+def train_spec(wildcards, model, training):
+    """The JSON a training job is given: experiment, corpus, the typed model config and the training section."""
+    return json.dumps({"experiment": EXPERIMENT, "corpus": wildcards.corpus, "model_name": model.name,
+                       "model": model.to_dict(), "training": training}, sort_keys=True)
+
+
+def upstream_spec(wildcards):
+    """The training job of a model's upstream model: its own byte budget, never compute-matched."""
+    up = MODELS[wildcards.model].upstream
+    training = {k: v for k, v in TRAINING.items() if k not in ("flops_per_byte", "train_flops")}
+    return train_spec(wildcards, up.model, {**training, "train_bytes": up.train_bytes})
+
+
 def train_launcher(wildcards, resources):
     """torchrun with one process per GPU when a pretrain job has several GPUs, else plain python."""
     if resources.gpu > 1:

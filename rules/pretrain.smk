@@ -22,32 +22,73 @@ rule encode_corpus:
         " --out-dir $(dirname {output.meta}) > {log} 2>&1"
 
 
-# A shell rule so the same command runs under torchrun (one process per GPU) when the job has more
-# than one GPU. Rolling checkpoints live in results/checkpoints/, outside the declared outputs
-# (Snakemake deletes those before a rerun), so a killed job resumes where it stopped.
+# The training command of every model, run as a shell rule so the same command runs under torchrun (one
+# process per GPU) when the job has more than one GPU. Rolling checkpoints live in results/checkpoints/,
+# outside the declared outputs (Snakemake deletes those before a rerun), so a killed job resumes where it
+# stopped.
+TRAIN_COMMAND = (
+    "{params.launcher} -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
+    " --corpus-dir results/corpus/{wildcards.corpus} --encoded-dir $(dirname {input.encoded})"
+    " {params.inputs_arg}"
+    " --out-dir $(dirname {output.model}) --checkpoint-dir {params.checkpoint_dir}"
+    " --threads {threads} --device {params.device} > {log} 2>&1"
+)
+TRAIN_RESOURCES = dict(
+    gpu=config["training"]["gpus_per_job"],
+    mem_mb=config["training"]["mem_mb"],
+    runtime=lambda wc, attempt: config["training"]["runtime_minutes"] * attempt,  # retries: more time
+)
+
+
+# The smaller model a model reads, trained first on the training split (BLT's entropy model); the
+# model's own name keys its folder.
+rule pretrain_upstream:
+    input:
+        train="results/corpus/{corpus}/train.parquet",
+        valid="results/corpus/{corpus}/valid.parquet",
+        encoded="results/encoded/{corpus}/train/encoded.json",
+    output:
+        model=run_dir("upstream") + "model.safetensors",
+        meta=run_dir("upstream") + "model.json",
+        metrics=run_dir("upstream") + "metrics.parquet",
+    params:
+        spec=upstream_spec,
+        checkpoint_dir=lambda wc: f"results/checkpoints/upstream/{wc.corpus}/{wc.model}/seed{wc.seed}",
+        inputs_arg="",
+        launcher=train_launcher,
+        device=lambda wc, resources: "cuda" if resources.gpu >= 1 else "cpu",
+    log:
+        "results/logs/pretrain_upstream/{corpus}/{model}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/pretrain_upstream/{corpus}/{model}/seed{seed}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    priority: 20  # before the models that read it
+    resources:
+        **TRAIN_RESOURCES,
+    shell:
+        TRAIN_COMMAND
+
+
 rule pretrain:
     input:
         train="results/corpus/{corpus}/train.parquet",
         valid="results/corpus/{corpus}/valid.parquet",
         encoded="results/encoded/{corpus}/train/encoded.json",
         tokenizer=model_tokenizer,
+        upstream=model_upstream,
     output:
         model=run_dir("pretrain") + "model.safetensors",
         meta=run_dir("pretrain") + "model.json",
         metrics=run_dir("pretrain") + "metrics.parquet",
     params:
-        spec=lambda wc: json.dumps(
-            {
-                "experiment": EXPERIMENT,
-                "corpus": wc.corpus,
-                "model_name": wc.model,
-                "model": MODELS[wc.model].to_dict(),
-                "training": TRAINING,
-            },
-            sort_keys=True,
-        ),
+        spec=lambda wc: train_spec(wc, MODELS[wc.model], TRAINING),
         checkpoint_dir=lambda wc: f"results/checkpoints/{wc.corpus}/{wc.model}/seed{wc.seed}",
-        tokenizer_arg=lambda wc, input: f"--tokenizer {input.tokenizer}" if input.tokenizer else "",
+        inputs_arg=lambda wc, input: " ".join(
+            ([f"--tokenizer {input.tokenizer}"] if input.tokenizer else [])
+            + ([f"--upstream $(dirname {input.upstream})"] if input.upstream else [])
+        ),
         launcher=train_launcher,
         device=lambda wc, resources: "cuda" if resources.gpu >= 1 else "cpu",
     log:
@@ -59,12 +100,6 @@ rule pretrain:
     threads: config["threads"]
     priority: 10  # the longest jobs: start every training before any evaluation
     resources:
-        gpu=config["training"]["gpus_per_job"],
-        mem_mb=config["training"]["mem_mb"],
-        runtime=lambda wc, attempt: config["training"]["runtime_minutes"] * attempt,  # retries: more time
+        **TRAIN_RESOURCES,
     shell:
-        "{params.launcher} -m byteword train --spec {params.spec:q} --seed {wildcards.seed}"
-        " --corpus-dir results/corpus/{wildcards.corpus} --encoded-dir $(dirname {input.encoded})"
-        " {params.tokenizer_arg}"
-        " --out-dir $(dirname {output.model}) --checkpoint-dir {params.checkpoint_dir}"
-        " --threads {threads} --device {params.device} > {log} 2>&1"
+        TRAIN_COMMAND

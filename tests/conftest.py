@@ -23,6 +23,12 @@ FAMILY_ENTRIES = {
                  "decoder": TINY_LEVEL},
     "hnet": {"family": "hnet", "target_chunk_bytes": 4.0, "encoder": TINY_LEVEL,
              "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2}, "decoder": TINY_LEVEL},
+    "blt": {"family": "blt", "target_patch_bytes": 3.0, "attention_window": 16, "encoder": TINY_LEVEL,
+            "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2}, "decoder": TINY_LEVEL,
+            "entropy_model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "train_bytes": 4000}},
+    "blt_hash": {"family": "blt", "patching": "monotonic", "hash_buckets": 64, "encoder": TINY_LEVEL,
+                 "backbone": {"d_model": 48, "n_layers": 2, "n_heads": 2}, "decoder": TINY_LEVEL,
+                 "entropy_model": {"d_model": 16, "n_layers": 1, "n_heads": 2, "train_bytes": 4000}},
 }
 TOY_WORDS = "alpha beta gamma delta word text model byte token river stone light".split()
 

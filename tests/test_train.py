@@ -136,8 +136,8 @@ def test_non_finite_loss_stops_naming_the_step_and_the_checkpoint(tmp_path, corp
 
     real_build, calls = train_module.build_model, []
 
-    def poisoned_build(cfg, tokenizer=None):
-        model = real_build(cfg, tokenizer)
+    def poisoned_build(cfg, tokenizer=None, upstream=None):
+        model = real_build(cfg, tokenizer, upstream)
 
         def poison(module, inputs, out):  # the 7th training forward returns NaN log-likelihoods
             if module.training:

@@ -18,6 +18,8 @@ def main(argv=None) -> int:
     t.add_argument("--seed", type=int, required=True)
     t.add_argument("--corpus-dir", type=Path, required=True)
     t.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json for BPE models")
+    t.add_argument("--upstream", type=Path, default=None,
+                   help="folder of the trained upstream model the model reads (BLT's entropy model)")
     t.add_argument("--encoded-dir", type=Path, default=None, help="the training split encoded by `byteword encode`")
     t.add_argument("--out-dir", type=Path, required=True)
     t.add_argument("--checkpoint-dir", type=Path, required=True)
@@ -60,9 +62,8 @@ def main(argv=None) -> int:
     job = TrainJob(experiment=spec["experiment"], corpus=spec["corpus"], model=model,
                    training=train_config_from_dict(spec["training"]), seed=args.seed, corpus_dir=args.corpus_dir,
                    out_dir=args.out_dir, checkpoint_dir=args.checkpoint_dir,
-                   tokenizer_path=args.tokenizer if model.tokenizer_name else None, encoded_dir=args.encoded_dir,
-                   threads=args.threads,
-                   device=args.device)
+                   tokenizer_path=args.tokenizer if model.tokenizer_name else None, upstream_dir=args.upstream,
+                   encoded_dir=args.encoded_dir, threads=args.threads, device=args.device)
     train(job)
     return 0
 

@@ -52,6 +52,7 @@ class TrainJob:
     out_dir: Path
     checkpoint_dir: Path
     tokenizer_path: Path | None = None
+    upstream_dir: Path | None = None  # the trained upstream model a model reads (``ModelConfig.upstream``)
     encoded_dir: Path | None = None  # the training split encoded by byteword.encode (else read from Parquet)
     threads: int = 1
     device: str = "cpu"  # "cuda": the GPU (this rank's under torchrun); resume there is exact up to CUDA nondeterminism
@@ -80,8 +81,9 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only (not norms, biases or the BOS vector), fused: one kernel
     per parameter on CPU and GPU alike (on one CPU thread 0.7 ms a step for a demo-sized model, against
     3.4 ms for the per-tensor loop)."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
+    trained = [p for p in model.parameters() if p.requires_grad]  # not a frozen upstream model's
+    decay = [p for p in trained if p.dim() >= 2]
+    rest = [p for p in trained if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=True)
 
@@ -177,6 +179,16 @@ def restore_state(job: TrainJob, model, optimizer, sampler) -> TrainingState | N
     return state
 
 
+FIT_WINDOWS = 256  # training windows that ``fit_to_training_split`` reads
+
+
+def training_sampler(job: TrainJob, tc: TrainConfig, tokenizer, seed: int) -> WindowSampler:
+    if job.encoded_dir is not None:  # memory-mapped: a corpus of gigabytes is neither loaded nor re-split
+        return WindowSampler.from_encoded(load_encoded(job.encoded_dir), tc.context_bytes, seed, tokenizer)
+    return WindowSampler(read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist(), tc.context_bytes,
+                         seed, tokenizer)
+
+
 def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     device = torch.device(ctx.device)
     if device.type == "cuda":
@@ -196,17 +208,23 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     if not valid_windows:
         raise ValueError(f"validation split of {job.corpus} holds no text")
     cfg, tc = matched_config(job.model, job.training, flops_windows, tokenizer, job.seed)
+    upstream = None
+    if job.upstream_dir is not None:
+        from byteword.api import load
+
+        upstream = load(job.upstream_dir).model
+    elif cfg.upstream is not None:
+        log.warning("%s: no trained upstream model given; it reads an untrained %s", cfg.name, cfg.upstream.model.name)
     torch.manual_seed(job.seed)
-    model = build_model(cfg, tokenizer).to(device)
+    model = build_model(cfg, tokenizer, upstream).to(device)
     set_activation_checkpointing(model, tc.activation_checkpointing)
     forward = compiled(model) if tc.compile else model  # shares the parameters; evaluation runs eagerly
     optimizer = make_optimizer(model, tc)
-    params = list(model.parameters())
-    if job.encoded_dir is not None:  # memory-mapped: a corpus of gigabytes is neither loaded nor re-split
-        sampler = WindowSampler.from_encoded(load_encoded(job.encoded_dir), tc.context_bytes, job.seed, tokenizer)
-    else:
-        sampler = WindowSampler(read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist(),
-                                tc.context_bytes, job.seed, tokenizer)
+    params = [p for p in model.parameters() if p.requires_grad]
+    sampler = training_sampler(job, tc, tokenizer, job.seed)
+    # windows of their own seed (the training stream is left as it is), for what the model fixes before
+    # training; a resumed run fits the same and then restores its saved state over it
+    model.fit_to_training_split(training_sampler(job, tc, tokenizer, job.seed + 1).sample(FIT_WINDOWS))
     s = restore_state(job, model, optimizer, sampler)
     if s is None:  # a model that learns its chunks has its FLOPs per byte re-measured as it learns
         s = TrainingState(flops_per_byte=forward_flops_per_byte(model, flops_windows, tokenizer))

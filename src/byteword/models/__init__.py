@@ -21,6 +21,7 @@ FAMILIES = {
     "spacebyte": "byteword.models.spacebyte:SpaceByte",
     "megabyte": "byteword.models.megabyte:Megabyte",
     "hnet": "byteword.models.hnet:HNet",
+    "blt": "byteword.models.blt:BLT",
 }
 PARTS = ("embedding", "encoder", "backbone", "decoder")
 READINGS = ("input", "output")  # the keys of every family's word_readings
@@ -46,18 +47,25 @@ def model_config_from_dict(name: str, d: dict) -> ModelConfig:
     return model_class(d["family"]).Config.from_entry(name, entry)
 
 
-def build_model(cfg: ModelConfig, tokenizer=None) -> LanguageModel:
-    """Instantiate the family of ``cfg``; a model that reads BPE ids takes its vocabulary from ``tokenizer``."""
+def build_model(cfg: ModelConfig, tokenizer=None, upstream: LanguageModel | None = None) -> LanguageModel:
+    """Instantiate the family of ``cfg``; a model that reads BPE ids takes its vocabulary from ``tokenizer``, a
+    model with an upstream model (``cfg.upstream``) takes the trained one as ``upstream``."""
     if cfg.tokenizer_name and tokenizer is None:
         raise ValueError(f"model '{cfg.name}' reads {cfg.tokenizer_name} ids and needs its tokenizer")
-    return model_class(cfg.family).build(cfg, tokenizer)
+    if upstream is not None and (cfg.upstream is None or upstream.cfg.to_dict() != cfg.upstream.model.to_dict()):
+        wanted = cfg.upstream.model.to_dict() if cfg.upstream else "none"
+        raise ConfigError(f"model '{cfg.name}' was given an upstream model {upstream.cfg.to_dict()}; it reads {wanted}")
+    return model_class(cfg.family).build(cfg, tokenizer, upstream)
 
 
 def param_counts(model: LanguageModel) -> dict[str, int]:
     """Parameters by part (embedding = input embeddings and output heads; encoder, backbone, decoder as
-    each family's ``PARTS`` names them by parameter-name prefix), plus the total and the non-embedding rest."""
+    each family's ``PARTS`` names them by parameter-name prefix), plus the total and the non-embedding rest.
+    Only the parameters the model trains: a frozen upstream model's are counted in its own record."""
     counts = dict.fromkeys(PARTS, 0)
     for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         part = next((part for part, prefixes in model.PARTS.items() if name.startswith(prefixes)), None)
         if part is None:
             raise ValueError(f"{type(model).__name__}.PARTS assigns parameter {name!r} to no part")

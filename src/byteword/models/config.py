@@ -27,6 +27,15 @@ class ConfigError(ValueError):
     """A model entry (in a config or a ``model.json``) that no family config can be built from."""
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """A smaller model that a model reads (BLT's entropy model, which draws its patches): the workflow trains
+    it first, by its own rule, on the training split, on ``train_bytes`` bytes and under the experiment's
+    training settings otherwise (never compute-matched), and hands it to ``build``."""
+    model: "ModelConfig"
+    train_bytes: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
     name: str
@@ -52,15 +61,21 @@ class ModelConfig:
         """The mean chunk length a model that learns its boundaries is steered toward; NaN for the rest."""
         return math.nan
 
+    @property
+    def upstream(self) -> Upstream | None:
+        """The smaller model this one reads, trained before it (None for most families). Its config is one
+        of this config's fields, so the config hash covers it."""
+        return None
+
     def with_backbone_width(self, d_model: int) -> "ModelConfig":
         return dataclasses.replace(self, backbone=dataclasses.replace(self.backbone, d_model=d_model))
 
     def to_dict(self) -> dict:
-        """{"name", "family", and every field} with levels as dicts: the form ``model.json`` holds."""
+        """{"name", "family", and every field} with levels (and other nested settings) as dicts: the form ``model.json`` holds."""
         d = {"name": self.name, "family": self.family}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            d[f.name] = dataclasses.asdict(value) if isinstance(value, LevelConfig) else value
+            d[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
         return d
 
     @classmethod

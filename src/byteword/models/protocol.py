@@ -7,7 +7,10 @@ these attributes and methods, so they never branch on a family; a family's file 
 
 - ``Config``: its typed config class (a ``byteword.models.config.ModelConfig``);
 - ``PARTS``: parameter-name prefixes per part (embedding, encoder, backbone, decoder) for counts;
-- ``build(cfg, tokenizer)``: the model, given the tokenizer when ``cfg.tokenizer_name`` names one;
+- ``build(cfg, tokenizer, upstream)``: the model, given the tokenizer when ``cfg.tokenizer_name`` names one
+  and the trained upstream model when ``cfg.upstream`` names one (``byteword.models.config.Upstream``);
+- ``fit_to_training_split(windows)``: whatever the family fixes from training windows before its first step
+  (BLT's entropy threshold), kept in its state dict;
 - ``collate(windows, tokenizer)``: the batch it reads from evaluation or training windows;
 - ``forward(batch) -> ModelOutput``: log-likelihood credited to every byte (``byteword.models.output``);
 - ``analytic_flops(batch)``: forward FLOPs of a one-window batch (``byteword.flops``' convention);
@@ -43,8 +46,15 @@ class LanguageModel(nn.Module):
         self.cfg = cfg
 
     @classmethod
-    def build(cls, cfg: ModelConfig, tokenizer=None) -> "LanguageModel":
+    def build(cls, cfg: ModelConfig, tokenizer=None, upstream: "LanguageModel | None" = None) -> "LanguageModel":
+        """The model of ``cfg``. A family with an upstream model holds it frozen (its weights saved with the
+        model's, so that the trained model loads on its own); without one, it builds an untrained upstream of
+        the configured shape (for sizing and tests)."""
         return cls(cfg)
+
+    def fit_to_training_split(self, windows: list[bytes]) -> None:
+        """Fix, before the first training step, what the family derives from training windows (a no-op
+        unless a family overrides it)."""
 
     def collate(self, windows, tokenizer=None) -> Batch:
         """The batch this model reads from ``windows`` (``byteword.data.Window`` objects or plain bytes)."""

@@ -56,7 +56,7 @@ class Transformer(LanguageModel):
             self.register_buffer("first_bytes", torch.tensor(first_bytes or [-1] * vocab_size), persistent=False)
 
     @classmethod
-    def build(cls, cfg: TransformerConfig, tokenizer=None) -> "Transformer":
+    def build(cls, cfg: TransformerConfig, tokenizer=None, upstream=None) -> "Transformer":
         if cfg.tokenizer is None:  # raw bytes: a tokenizer passed along is not read
             return cls(cfg)
         from byteword.tokenization import bos_id, special_ids, token_bytes
