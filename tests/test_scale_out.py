@@ -14,6 +14,7 @@ import pytest
 from byteword.__main__ import main
 from byteword.corpus import CorpusConfig, CorpusError
 
+from conftest import FAMILY_ENTRIES
 from test_workflow import ENV, ROOT, snakemake
 
 FULL = str(ROOT / "configs/full.yaml")
@@ -98,19 +99,32 @@ def test_gpu_hours_take_each_models_measured_mfu_by_name_then_family(tmp_path, c
     from byteword.budget import gpu_hours
 
     config = {"corpora": {"c": {}}, "seeds": [0], "training": {"train_flops": 3.6e18},
-              "models": {"bytes": {"family": "transformer"}, "bpe": {"family": "transformer"},
-                         "hat_mean": {"family": "hierarchical"}, "blt": {"family": "blt"}}}
+              "models": {k: FAMILY_ENTRIES[k] for k in ("bytes", "bpe", "hat_mean", "megabyte")}}
     measured = pd.DataFrame({"model": ["bytes", "hat", "hnet"], "family": ["transformer", "hierarchical", "hnet"],
                              "mfu": [0.4, 0.1, None]})
     jobs = gpu_hours(config, mfu=0.3, gpu_tflops=1000.0, measured=measured).set_index("model")
     # 3.6e18 FLOPs / (MFU · 1e15 FLOP/s) / 3600 s = 1 / MFU hours
-    assert jobs["gpu_hours"].to_dict() == pytest.approx({"bytes": 2.5, "bpe": 2.5, "hat_mean": 10.0, "blt": 1 / 0.3})
+    assert jobs["gpu_hours"].to_dict() == pytest.approx({"bytes": 2.5, "bpe": 2.5, "hat_mean": 10.0,
+                                                         "megabyte": 1 / 0.3})
     assert jobs["mfu_source"].to_dict() == {"bytes": "measured (bytes)", "bpe": "measured (bytes)",
-                                            "hat_mean": "measured (hat)", "blt": "assumed"}
+                                            "hat_mean": "measured (hat)", "megabyte": "assumed"}
     table = tmp_path / "throughput_gpu.parquet"
     measured.to_parquet(table)
     assert main(["gpu-hours", "--configfile", FULL, "--mfu-from", str(table)]) == 0
     assert f"each model's MFU from {table}" in capsys.readouterr().out
+
+
+def test_gpu_hours_add_the_job_of_an_upstream_model():
+    from byteword.budget import gpu_hours
+
+    config = {"corpora": {"c": {}}, "seeds": [0], "training": {"train_flops": 3.6e18, "context_bytes": 128},
+              "models": {"blt": FAMILY_ENTRIES["blt"]}}
+    jobs = gpu_hours(config).set_index("model")
+    assert list(jobs.index) == ["blt_entropy", "blt"]  # the entropy model trains first, on its own budget
+    # its byte transformer (width 16, one layer) over a 128-byte window: 24·16² + 4·128·16 per byte, plus the head
+    per_byte = 24 * 16**2 + 4 * 128 * 16 + 2 * 16 * 256
+    assert jobs.loc["blt_entropy", "train_flops"] == 3 * per_byte * 4000
+    assert jobs.loc["blt", "train_flops"] == 3.6e18
 
 
 def test_url_corpus_without_a_checksum_is_refused():

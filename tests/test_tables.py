@@ -24,6 +24,14 @@ def test_a_pair_is_ordered_only_where_its_interval_excludes_zero():
     assert list(t["verdict"]) == ["a lower", "cannot be told apart", "c lower"]
 
 
+def test_paired_differences_per_condition_keep_each_pair_once():
+    pairs = pd.DataFrame({"model_a": ["a", "b"] * 2, "model_b": ["b", "a"] * 2, "perturbation": ["x", "x", "y", "y"],
+                          "metric": "bpb_shift", "value": [0.5, -0.5, -0.1, 0.1], "ci_low": [0.25, -0.75, -0.3, 0.0],
+                          "ci_high": [0.75, -0.25, 0.0, 0.3]})
+    t = tables.paired_by_condition(pd.concat([pairs, pairs.assign(metric="bpb")]), "perturbation", "bpb_shift")
+    assert t.to_dict("records") == [{"a − b": "a − b", "x": "0.500 (0.250–0.750)", "y": "-0.100 (-0.300 to 0.000)"}]
+
+
 def test_conditions_become_columns_of_each_models_seed_aware_number():
     summary = pd.DataFrame({"model": ["m", "m", "m", "m"], "seed": ["0", "1", "0", "1"],
                             "language": ["en", "en", "bg", "bg"], "metric": "bpb", "value": [1.0, 1.2, 2.0, 2.2],
@@ -45,6 +53,19 @@ def test_paste_replaces_each_block_with_its_rendered_file(tmp_path):
         tables.paste(page.replace("demo/", "other/"), {"demo": tmp_path}, {"demo": "enwiki"})
     with pytest.raises(FileNotFoundError, match="noise.md"):
         tables.paste(page.replace("test_bpb", "noise"), {"demo": tmp_path}, {"demo": "enwiki"})
+
+
+def test_a_block_keeps_the_rows_whose_first_cell_names_a_matching_word(tmp_path):
+    (tmp_path / "enwiki").mkdir()
+    rows = ["blt − hnet", "blt_no_hash − hnet", "bytes − spacebyte", "hat − bytes_window", "bytes − blt"]
+    (tmp_path / "enwiki" / "paired_bpb.md").write_text("| a − b | d |\n|---|---|\n"
+                                                      + "".join(f"| {r} | 0.1 |\n" for r in rows))
+    page = "<!-- table: x/paired_bpb rows=blt|bytes -->\n<!-- end table -->\n"
+    pasted = tables.paste(page, {"x": tmp_path}, {"x": "enwiki"})
+    kept = [line.split("|")[1].strip() for line in pasted.splitlines()[3:-1]]
+    assert kept == ["blt − hnet", "bytes − spacebyte", "bytes − blt"]  # not blt_no_hash, nor bytes_window alone
+    assert pasted.splitlines()[1:3] == ["| a − b | d |", "|---|---|"]
+    assert tables.paste(pasted, {"x": tmp_path}, {"x": "enwiki"}) == pasted
 
 
 def test_every_table_block_of_the_docs_names_a_rendered_table():

@@ -2,7 +2,8 @@
 
 A job (one corpus × model × seed) costs ``training.train_flops`` under compute matching, else
 3 · flops_per_byte · train_bytes. GPU-hours = FLOPs / (MFU · peak FLOP/s) / 3600; a job on n GPUs
-takes that divided by n in wall time. The MFU is one assumed value, or each model's measured one from
+takes that divided by n in wall time. A model with an upstream model (BLT's entropy model) adds that
+model's own job: 3 · its forward FLOPs per byte over full training windows · its ``train_bytes``. The MFU is one assumed value, or each model's measured one from
 a benchmark table (``python -m byteword.bench --gpu``): the row of the same name, else the first row
 of the same family, else the assumed value. Evaluation, sizing and data preparation are not counted."""
 
@@ -14,6 +15,7 @@ import pandas as pd
 import yaml
 
 from byteword.flops import TRAIN_MULTIPLIER
+from byteword.models import build_model, model_config_from_dict
 from byteword.record import train_config_from_dict
 
 
@@ -26,6 +28,17 @@ def job_train_flops(training: dict) -> float:
         return TRAIN_MULTIPLIER * tc.flops_per_byte * tc.budget_bytes()
     raise ValueError("training sets neither train_flops nor flops_per_byte, so its FLOPs are only known after "
                      "building each model; add flops_per_byte (and train_flops) to estimate GPU-hours")
+
+
+def upstream_job(name: str, entry: dict, training: dict) -> tuple[str, str, float] | None:
+    """(name, family, training FLOPs) of the upstream model a model entry reads, None when it reads none."""
+    upstream = model_config_from_dict(name, entry).upstream
+    if upstream is None:
+        return None
+    model = build_model(upstream.model)
+    W = train_config_from_dict(training).context_bytes
+    per_byte = model.analytic_flops(model.collate([bytes(W)])) / W  # a full window of the training context
+    return upstream.model.name, upstream.model.family, TRAIN_MULTIPLIER * per_byte * upstream.train_bytes
 
 
 def model_mfu(name: str, family: str, measured: pd.DataFrame | None, assumed: float) -> tuple[float, str]:
@@ -51,11 +64,16 @@ def gpu_hours(config: dict, mfu: float = 0.3, gpu_tflops: float = 989.0,
     training = config.get("training") or {}
     flops = job_train_flops(training)
     gpus = max(int(training.get("gpus_per_job", 0)), 1)
-    rows = []
+    jobs = []  # (model, family, training FLOPs): every model's job, after the upstream job it reads
     for m, entry in config["models"].items():
-        m_mfu, source = model_mfu(m, entry.get("family", ""), measured, mfu)
-        hours = flops / (m_mfu * gpu_tflops * 1e12) / 3600
-        rows += [{"corpus": c, "model": m, "seed": s, "train_flops": flops, "gpus": gpus, "mfu": m_mfu,
+        if (upstream := upstream_job(m, entry, training)) is not None:
+            jobs.append(upstream)
+        jobs.append((m, entry.get("family", ""), flops))
+    rows = []
+    for m, family, job_flops in jobs:
+        m_mfu, source = model_mfu(m, family, measured, mfu)
+        hours = job_flops / (m_mfu * gpu_tflops * 1e12) / 3600
+        rows += [{"corpus": c, "model": m, "seed": s, "train_flops": job_flops, "gpus": gpus, "mfu": m_mfu,
                   "mfu_source": source, "gpu_hours": hours, "wall_hours": hours / gpus}
                  for c in config["corpora"] for s in config.get("seeds", [0])]
     return pd.DataFrame(rows)

@@ -6,6 +6,9 @@ byteword.tables paste docs/*.md`` copies each into the blocks of a page that nam
     (replaced by the file results/tables/<corpus>/test_bpb.md of the results folder named by ``demo``)
     <!-- end table -->
 
+A block may keep only some rows, those whose first cell holds a whole word matching a regular
+expression: ``<!-- table: cpu_full/paired_bpb rows=blt -->`` keeps the pairs with ``blt`` in them.
+
 A value with an interval reads "4.912 (4.800–5.041)", or "-0.980 (-1.070 to -0.920)"; an ordering of
 two rows is stated only where their paired interval excludes zero, else the pair "cannot be told apart". Numbers over seeds are each model's
 seed-aware ones (``model_value`` and its interval) where the summary has them (``paired.seed_aware``)."""
@@ -21,7 +24,8 @@ import pandas as pd
 
 from byteword.evaluation.paired import seed_aware
 
-BLOCK = re.compile(r"(<!-- table: (?P<name>[\w./-]+) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
+BLOCK = re.compile(r"(<!-- table: (?P<name>[\w./-]+)(?: rows=(?P<rows>\S+))? -->\n)(?P<body>.*?)(<!-- end table -->)",
+                   re.S)
 
 
 def number(x, digits: int = 3) -> str:
@@ -92,11 +96,16 @@ def verdict(a: str, b: str, low: float, high: float) -> str:
     return "cannot be told apart"
 
 
+def each_pair_once(pairs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a paired table with a before b in the table's order (each unordered pair once)."""
+    rank = {m: i for i, m in enumerate(dict.fromkeys(pairs["model_a"]))}
+    return pairs[pairs["model_a"].map(rank) < pairs["model_b"].map(rank)]
+
+
 def paired(pairs: pd.DataFrame) -> pd.DataFrame:
     """Each unordered pair once (a before b in the table's order): a − b with its paired interval and what
     it allows one to say."""
-    rank = {m: i for i, m in enumerate(dict.fromkeys(pairs["model_a"]))}
-    one_way = pairs[pairs["model_a"].map(rank) < pairs["model_b"].map(rank)]
+    one_way = each_pair_once(pairs)
     return pd.DataFrame({
         "a − b": one_way["model_a"] + " − " + one_way["model_b"],
         "difference (95% CI)": cells(one_way),
@@ -113,6 +122,16 @@ def by_condition(summary: pd.DataFrame, column: str, metric: str = "bpb") -> pd.
     wide = rows.pivot(index="model", columns=column, values="cell")
     wide = wide.reindex(index=list(dict.fromkeys(rows["model"])), columns=list(dict.fromkeys(rows[column])))
     return wide.reset_index().rename_axis(columns=None)
+
+
+def paired_by_condition(pairs: pd.DataFrame, column: str, metric: str) -> pd.DataFrame:
+    """Rows: each unordered pair once, "a − b"; columns: the conditions; cells: the paired difference of
+    ``metric`` with its interval (an ordering only where it excludes zero)."""
+    rows = each_pair_once(pairs[pairs["metric"] == metric])
+    rows = rows.assign(pair=rows["model_a"] + " − " + rows["model_b"], cell=cells(rows))
+    wide = rows.pivot(index="pair", columns=column, values="cell")
+    wide = wide.reindex(index=list(dict.fromkeys(rows["pair"])), columns=list(dict.fromkeys(rows[column])))
+    return wide.reset_index().rename(columns={"pair": "a − b"}).rename_axis(columns=None)
 
 
 def by_reading(table: pd.DataFrame, columns: list[str], rows: tuple[str, ...] = ("model", "reading")) -> pd.DataFrame:
@@ -140,6 +159,8 @@ TABLES = {
     "noise": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation")),
     "noise_ratio": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation", "bpb_ratio")),
     "noise_shift": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation", "bpb_shift")),
+    "noise_shift_paired": ("results/summary/{corpus}/paired_noise.parquet",
+                           lambda t: paired_by_condition(t, "perturbation", "bpb_shift")),
     "languages": ("results/summary/{corpus}/languages.parquet", lambda t: by_condition(t, "language")),
     "languages_chunks": ("results/summary/{corpus}/languages.parquet", bytes_per_chunk),
     "next_word": ("results/summary/{corpus}/next_word.parquet", lambda t: by_condition(t, "bucket", "next_word")),
@@ -164,9 +185,9 @@ def render(name: str, table: pd.DataFrame) -> str:
 
 
 def paste(page: str, folders: dict[str, Path], corpus_of: dict[str, str]) -> str:
-    """``page`` with every table block replaced by its rendered file: block "demo/test_bpb" reads
-    ``folders["demo"] / corpus_of["demo"] / "test_bpb.md"``. A block naming an unknown folder or a missing
-    file is an error naming both."""
+    """``page`` with every table block replaced by its rendered file (or the rows it keeps): block
+    "demo/test_bpb" reads ``folders["demo"] / corpus_of["demo"] / "test_bpb.md"``. A block naming an unknown
+    folder or a missing file is an error naming both."""
     def replace(match: re.Match) -> str:
         folder, _, table = match["name"].partition("/")
         if folder not in folders:
@@ -174,9 +195,19 @@ def paste(page: str, folders: dict[str, Path], corpus_of: dict[str, str]) -> str
         path = Path(folders[folder]) / corpus_of[folder] / f"{table}.md"
         if not path.is_file():
             raise FileNotFoundError(f"table block {match['name']!r}: {path} does not exist; run the workflow first")
-        return match[1] + path.read_text(encoding="utf-8") + match[4]
+        return match[1] + kept_rows(path.read_text(encoding="utf-8"), match["rows"]) + match[5]
 
     return BLOCK.sub(replace, page)
+
+
+def kept_rows(table: str, pattern: str | None) -> str:
+    """A pipe table's header and the rows whose first cell holds a whole word matching ``pattern`` (every
+    row when there is none)."""
+    if pattern is None:
+        return table
+    lines = table.splitlines(keepends=True)
+    word = re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])")
+    return "".join(lines[:2] + [line for line in lines[2:] if word.search(line.split("|")[1])])
 
 
 def main(argv=None) -> int:

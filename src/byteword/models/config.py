@@ -71,7 +71,8 @@ class ModelConfig:
         return dataclasses.replace(self, backbone=dataclasses.replace(self.backbone, d_model=d_model))
 
     def to_dict(self) -> dict:
-        """{"name", "family", and every field} with levels (and other nested settings) as dicts: the form ``model.json`` holds."""
+        """{"name", "family", and every field} with levels (and other nested settings) as dicts: the form
+        ``model.json`` holds."""
         d = {"name": self.name, "family": self.family}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
