@@ -26,11 +26,9 @@ def test_the_training_forward_is_one_graph(make_model, tokenizer, kind):
 
 
 # inductor's code generation for the byte transformer; for the other families, the graphs dynamo traces
-# and AOT autograd differentiates, run eagerly (seconds each, where inductor takes half a minute). H-Net
-# is left out: its forward is one graph, but differentiating it fails on a guard on the symbolic chunk
-# count (Eq(C, 1), torch 2.13), so training.compile does not apply to it yet.
+# and AOT autograd differentiates, run eagerly (seconds each, where inductor takes half a minute)
 @pytest.mark.parametrize("kind, backend", [("bytes", "inductor"), ("hat", "aot_eager"), ("spacebyte", "aot_eager"),
-                                           ("megabyte", "aot_eager"), ("blt", "aot_eager")])
+                                           ("megabyte", "aot_eager"), ("hnet", "aot_eager"), ("blt", "aot_eager")])
 def test_the_compiled_step_matches_the_eager_one(make_model, tokenizer, kind, backend):
     eager, model = make_model(kind).train(), make_model(kind).train()  # the same seed: the same weights
     batch = batch_for(model, tokenizer)

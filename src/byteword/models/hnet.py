@@ -74,6 +74,11 @@ def chunks(h: torch.Tensor, p: torch.Tensor, b: torch.Tensor) -> tuple[torch.Ten
     C = int(b.sum(1).max().clamp(min=1))
     torch._check(C >= 1)  # for the compiler, which cannot see either from a data-dependent count
     torch._check(C <= b.shape[1])
+    if torch.compiler.is_compiling():
+        # one zero chunk more (last, P = 0: it reaches no real chunk), so that the compiled backward never has
+        # to ask whether the count is 1 (a broadcast it cannot decide); eager passes keep exactly C
+        C = C + 1
+        torch._check(C >= 2)
     to = torch.where(b, chunk_of, C)  # positions inside a chunk write to a spare chunk C, then dropped
     z = h.new_zeros(h.shape[0], C + 1, h.shape[-1]).scatter(1, to[..., None].expand(-1, -1, h.shape[-1]), h)
     P = p.new_zeros(p.shape[0], C + 1).scatter(1, to, p)
