@@ -3,9 +3,10 @@
 A job (one corpus × model × seed) costs ``training.train_flops`` under compute matching, else
 3 · flops_per_byte · train_bytes. GPU-hours = FLOPs / (MFU · peak FLOP/s) / 3600; a job on n GPUs
 takes that divided by n in wall time. A model with an upstream model (BLT's entropy model) adds that
-model's own job: 3 · its forward FLOPs per byte over full training windows · its ``train_bytes``. The MFU is one assumed value, or each model's measured one from
-a benchmark table (``python -m byteword.bench --gpu``): the row of the same name, else the first row
-of the same family, else the assumed value. Evaluation, sizing and data preparation are not counted."""
+model's own job: 3 · its forward FLOPs per byte over full training windows · its ``train_bytes``. The
+MFU is one assumed value, or each model's measured one from a benchmark table (``python -m
+byteword.bench --gpu``): the row of the same name, else the first row of the same family, else the
+assumed value. Evaluation, sizing and data preparation are not counted."""
 
 from __future__ import annotations
 
