@@ -2,7 +2,7 @@
 import json
 
 from byteword.models import model_config_from_dict
-from byteword.record import SCHEDULING_KEYS
+from byteword.record import MATCHING_KEYS, SCHEDULING_KEYS
 
 EXPERIMENT = config["experiment"]
 CORPORA = list(config["corpora"])
@@ -71,8 +71,12 @@ def train_spec(wildcards, model, training):
 def upstream_spec(wildcards):
     """The training job of a model's upstream model: its own byte budget, never compute-matched."""
     up = MODELS[wildcards.model].upstream
-    training = {k: v for k, v in TRAINING.items() if k not in ("flops_per_byte", "train_flops")}
+    training = {k: v for k, v in TRAINING.items() if k not in MATCHING_KEYS}
     return train_spec(wildcards, up.model, {**training, "train_bytes": up.train_bytes})
+
+
+def train_device(wildcards, resources):
+    return "cuda" if resources.gpu >= 1 else "cpu"
 
 
 def train_launcher(wildcards, resources):

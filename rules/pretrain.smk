@@ -56,7 +56,7 @@ rule pretrain_upstream:
         checkpoint_dir=lambda wc: f"results/checkpoints/upstream/{wc.corpus}/{wc.model}/seed{wc.seed}",
         inputs_arg="",
         launcher=train_launcher,
-        device=lambda wc, resources: "cuda" if resources.gpu >= 1 else "cpu",
+        device=train_device,
     log:
         "results/logs/pretrain_upstream/{corpus}/{model}/seed{seed}.log",
     benchmark:
@@ -90,7 +90,7 @@ rule pretrain:
             + ([f"--upstream $(dirname {input.upstream})"] if input.upstream else [])
         ),
         launcher=train_launcher,
-        device=lambda wc, resources: "cuda" if resources.gpu >= 1 else "cpu",
+        device=train_device,
     log:
         "results/logs/pretrain/{corpus}/{model}/seed{seed}.log",
     benchmark:

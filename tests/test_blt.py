@@ -112,7 +112,7 @@ def test_sizing_counts_flops_at_the_target_patch_length():
     every_byte = forward_flops(model, WINDOWS)[0]
     model.count_flops_at_target_rate()
     planned = forward_flops(model, WINDOWS)[0]
-    model.planned_patch_bytes = None
+    model.planned_chunk_bytes = None
     model.fit_to_training_split(WINDOWS)
     fitted = forward_flops(model, WINDOWS)[0]
     assert planned < every_byte and planned == pytest.approx(fitted, rel=0.02)
@@ -149,8 +149,10 @@ def test_a_trained_entropy_model_is_adopted_and_a_mismatched_one_refused():
     cfg = model_config_from_dict("blt", FAMILY_ENTRIES["blt"])
     torch.manual_seed(1)
     entropy = build_model(cfg.upstream.model)
+    trained = {k: v.clone() for k, v in entropy.state_dict().items()}
     model = build_model(cfg, upstream=entropy)
-    assert model.entropy is entropy and torch.equal(model.entropy.head.weight, entropy.head.weight)
+    assert model.entropy is entropy  # held as it is: building the BLT model re-initialises none of it
+    assert all(torch.equal(v, trained[k]) for k, v in model.entropy.state_dict().items())
     other = build_model(dataclasses.replace(cfg.upstream.model, backbone=dataclasses.replace(
         cfg.upstream.model.backbone, d_model=32)))
     with pytest.raises(ConfigError, match="blt"):
@@ -187,6 +189,24 @@ def test_readings_at_every_byte_match_the_latent_slot_in_running_text():
         with torch.no_grad():
             out = model(model.collate([text]))
         torch.testing.assert_close(got["output"][0], out.hidden["latent"][0, 5], rtol=0, atol=1e-5)
+
+
+def test_fitted_readings_match_running_text_exactly_when_a_patch_starts_after_the_closing_space():
+    model = blt("blt_hash", 2.0)  # fitted patches of 2 bytes: some of these words have a start after their space
+    model.fit_to_training_split(WINDOWS)
+    agree = {True: 0, False: 0}
+    for word in [" cat", " dog", " sun", " river", " stone", " light", " model", " byte", " alpha", " beta"]:
+        got = model.word_readings(model.collate([word.encode()]))["output"][0]
+        text = (word + " and more").encode()
+        with torch.no_grad():
+            out = model(model.collate([text]))
+        n = len(word)  # the closing space sits at byte n; byte n + 1 may start a patch (it reads bytes <= n)
+        slot = int(out.boundaries[0, :n + 1].sum())  # the slot of the closing space's patch
+        starts_after = bool(out.boundaries[0, n + 1])
+        same = torch.allclose(got, out.hidden["latent"][0, slot], rtol=0, atol=1e-5)
+        assert same == starts_after
+        agree[starts_after] += 1
+    assert agree[True] and agree[False]  # both cases were met
 
 
 def test_bad_entries_are_refused_by_name():

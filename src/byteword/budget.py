@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from byteword.flops import TRAIN_MULTIPLIER
+from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
 from byteword.models import build_model, model_config_from_dict
 from byteword.record import train_config_from_dict
 
@@ -31,14 +31,12 @@ def job_train_flops(training: dict) -> float:
                      "building each model; add flops_per_byte (and train_flops) to estimate GPU-hours")
 
 
-def upstream_job(name: str, entry: dict, training: dict) -> tuple[str, str, float] | None:
+def upstream_job(name: str, entry: dict, context_bytes: int) -> tuple[str, str, float] | None:
     """(name, family, training FLOPs) of the upstream model a model entry reads, None when it reads none."""
     upstream = model_config_from_dict(name, entry).upstream
     if upstream is None:
         return None
-    model = build_model(upstream.model)
-    W = train_config_from_dict(training).context_bytes
-    per_byte = model.analytic_flops(model.collate([bytes(W)])) / W  # a full window of the training context
+    per_byte = forward_flops_per_byte(build_model(upstream.model), [bytes(context_bytes)])  # one full window
     return upstream.model.name, upstream.model.family, TRAIN_MULTIPLIER * per_byte * upstream.train_bytes
 
 
@@ -65,9 +63,10 @@ def gpu_hours(config: dict, mfu: float = 0.3, gpu_tflops: float = 989.0,
     training = config.get("training") or {}
     flops = job_train_flops(training)
     gpus = max(int(training.get("gpus_per_job", 0)), 1)
+    context_bytes = train_config_from_dict(training).context_bytes
     jobs = []  # (model, family, training FLOPs): every model's job, after the upstream job it reads
     for m, entry in config["models"].items():
-        if (upstream := upstream_job(m, entry, training)) is not None:
+        if (upstream := upstream_job(m, entry, context_bytes)) is not None:
             jobs.append(upstream)
         jobs.append((m, entry.get("family", ""), flops))
     rows = []

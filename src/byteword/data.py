@@ -10,6 +10,7 @@ byte) or "words" (the window bytes with the length and start of each word, split
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -261,6 +262,12 @@ class WindowSampler:
                     s, e, ends = s + first, s + ends[-1], tuple(x - first for x in ends)
             out.append(Window(self.data[s:e].tobytes(), 0, int(d), s - begin, ids, ends))
         return out
+
+    def with_seed(self, seed: int) -> "WindowSampler":
+        """The same windows of the same split, drawn from a generator of another seed (the data is shared)."""
+        other = copy.copy(self)
+        other.rng = np.random.default_rng(seed)
+        return other
 
     def state(self) -> dict:
         return self.rng.bit_generator.state

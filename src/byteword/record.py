@@ -17,6 +17,7 @@ from byteword.models import ConfigError, ModelConfig, model_config_from_dict
 PRECISIONS = ("fp32", "bf16")
 # keys of the config's training section that schedule jobs rather than shape training (not hashed)
 SCHEDULING_KEYS = ("gpus_per_job", "runtime_minutes", "mem_mb")
+MATCHING_KEYS = ("flops_per_byte", "train_flops")  # the keys of compute matching (a model trained apart drops them)
 NESTED = ("model", "training", "params")  # RunRecord's fields that model.json holds in their own form
 
 

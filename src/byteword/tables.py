@@ -114,14 +114,19 @@ def paired(pairs: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def wide_in_order(rows: pd.DataFrame, index: str, column: str, values: str) -> pd.DataFrame:
+    """One row per ``index`` and one column per ``column`` value, both in the order they first appear."""
+    wide = rows.pivot(index=index, columns=column, values=values)
+    wide = wide.reindex(index=list(dict.fromkeys(rows[index])), columns=list(dict.fromkeys(rows[column])))
+    return wide.reset_index().rename_axis(columns=None)
+
+
 def by_condition(summary: pd.DataFrame, column: str, metric: str = "bpb") -> pd.DataFrame:
     """Rows: models and baselines; columns: the conditions (perturbations, languages, buckets); cells:
     ``metric`` with its interval."""
     rows = seed_aware(summary[summary["metric"] == metric], ["model", column])
     rows = rows.assign(cell=cells(rows))
-    wide = rows.pivot(index="model", columns=column, values="cell")
-    wide = wide.reindex(index=list(dict.fromkeys(rows["model"])), columns=list(dict.fromkeys(rows[column])))
-    return wide.reset_index().rename_axis(columns=None)
+    return wide_in_order(rows, "model", column, "cell")
 
 
 def paired_by_condition(pairs: pd.DataFrame, column: str, metric: str) -> pd.DataFrame:
@@ -129,9 +134,7 @@ def paired_by_condition(pairs: pd.DataFrame, column: str, metric: str) -> pd.Dat
     ``metric`` with its interval (an ordering only where it excludes zero)."""
     rows = each_pair_once(pairs[pairs["metric"] == metric])
     rows = rows.assign(pair=rows["model_a"] + " − " + rows["model_b"], cell=cells(rows))
-    wide = rows.pivot(index="pair", columns=column, values="cell")
-    wide = wide.reindex(index=list(dict.fromkeys(rows["pair"])), columns=list(dict.fromkeys(rows[column])))
-    return wide.reset_index().rename(columns={"pair": "a − b"}).rename_axis(columns=None)
+    return wide_in_order(rows, "pair", column, "cell").rename(columns={"pair": "a − b"})
 
 
 def by_reading(table: pd.DataFrame, columns: list[str], rows: tuple[str, ...] = ("model", "reading")) -> pd.DataFrame:
@@ -147,9 +150,8 @@ def bytes_per_chunk(summary: pd.DataFrame, column: str = "language") -> pd.DataF
     cells the bytes per chunk of each model's first run (units fixed by the text are the same for every
     seed; learned chunks differ from seed to seed)."""
     rows = summary[summary["bytes_per_chunk"].notna()].drop_duplicates(["model", column])
-    wide = rows.pivot(index="model", columns=column, values="bytes_per_chunk").map(lambda x: number(x, 2))
-    wide = wide.reindex(index=list(dict.fromkeys(rows["model"])), columns=list(dict.fromkeys(rows[column])))
-    return wide.reset_index().rename_axis(columns=None)
+    return wide_in_order(rows.assign(cell=rows["bytes_per_chunk"].map(lambda x: number(x, 2))), "model", column,
+                         "cell")
 
 
 # table name -> (the Parquet it renders, and how)

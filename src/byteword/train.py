@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from byteword import checkpoint, distributed
+from byteword.api import load
 from byteword.corpus import read_split
 from byteword.data import WindowSampler, eval_windows
 from byteword.encode import load_encoded
@@ -77,11 +78,16 @@ def lr_at(progress: float, cfg: TrainConfig) -> float:
     return floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
 
 
+def trained_parameters(model) -> list[torch.nn.Parameter]:
+    """The parameters training updates, in the model's order: not a frozen upstream model's."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only (not norms, biases or the BOS vector), fused: one kernel
     per parameter on CPU and GPU alike (on one CPU thread 0.7 ms a step for a demo-sized model, against
     3.4 ms for the per-tensor loop)."""
-    trained = [p for p in model.parameters() if p.requires_grad]  # not a frozen upstream model's
+    trained = trained_parameters(model)
     decay = [p for p in trained if p.dim() >= 2]
     rest = [p for p in trained if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
@@ -182,13 +188,6 @@ def restore_state(job: TrainJob, model, optimizer, sampler) -> TrainingState | N
 FIT_WINDOWS = 256  # training windows that ``fit_to_training_split`` reads
 
 
-def training_sampler(job: TrainJob, tc: TrainConfig, tokenizer, seed: int) -> WindowSampler:
-    if job.encoded_dir is not None:  # memory-mapped: a corpus of gigabytes is neither loaded nor re-split
-        return WindowSampler.from_encoded(load_encoded(job.encoded_dir), tc.context_bytes, seed, tokenizer)
-    return WindowSampler(read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist(), tc.context_bytes,
-                         seed, tokenizer)
-
-
 def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     device = torch.device(ctx.device)
     if device.type == "cuda":
@@ -210,8 +209,6 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     cfg, tc = matched_config(job.model, job.training, flops_windows, tokenizer, job.seed)
     upstream = None
     if job.upstream_dir is not None:
-        from byteword.api import load
-
         upstream = load(job.upstream_dir).model
     elif cfg.upstream is not None:
         log.warning("%s: no trained upstream model given; it reads an untrained %s", cfg.name, cfg.upstream.model.name)
@@ -220,13 +217,17 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     set_activation_checkpointing(model, tc.activation_checkpointing)
     forward = compiled(model) if tc.compile else model  # shares the parameters; evaluation runs eagerly
     optimizer = make_optimizer(model, tc)
-    params = [p for p in model.parameters() if p.requires_grad]
-    sampler = training_sampler(job, tc, tokenizer, job.seed)
-    # windows of their own seed (the training stream is left as it is), for what the model fixes before
-    # training; a resumed run fits the same and then restores its saved state over it
-    model.fit_to_training_split(training_sampler(job, tc, tokenizer, job.seed + 1).sample(FIT_WINDOWS))
-    s = restore_state(job, model, optimizer, sampler)
-    if s is None:  # a model that learns its chunks has its FLOPs per byte re-measured as it learns
+    params = trained_parameters(model)
+    if job.encoded_dir is not None:  # memory-mapped: a corpus of gigabytes is neither loaded nor re-split
+        sampler = WindowSampler.from_encoded(load_encoded(job.encoded_dir), tc.context_bytes, job.seed, tokenizer)
+    else:
+        sampler = WindowSampler(read_split(Path(job.corpus_dir) / "train.parquet")["text"].tolist(),
+                                tc.context_bytes, job.seed, tokenizer)
+    s = restore_state(job, model, optimizer, sampler)  # a resumed model has what it fitted in its state dict
+    if s is None:
+        # what the model fixes from training windows before its first step, on windows of their own seed
+        # (the training stream is left as it is); then its FLOPs per byte (re-measured as it learns, if it does)
+        model.fit_to_training_split(sampler.with_seed(job.seed + 1).sample(FIT_WINDOWS))
         s = TrainingState(flops_per_byte=forward_flops_per_byte(model, flops_windows, tokenizer))
 
     start = time.time() - s.wall

@@ -40,6 +40,7 @@ Departures from the paper:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -90,7 +91,8 @@ class BLTConfig(ModelConfig):
             if unknown := sorted(set(self.entropy_model) - known):
                 raise ConfigError(f"model '{self.name}': entropy_model has no key(s) {', '.join(unknown)} "
                                   f"(it reads {', '.join(sorted(known))})")
-            missing = sorted({"d_model", "n_layers", "n_heads", "train_bytes"} - set(self.entropy_model))
+            missing = sorted(f.name for f in dataclasses.fields(EntropyModelConfig)
+                             if f.default is dataclasses.MISSING and f.name not in self.entropy_model)
             if missing:
                 raise ConfigError(f"model '{self.name}': entropy_model needs {', '.join(missing)}")
             object.__setattr__(self, "entropy_model", EntropyModelConfig(**self.entropy_model))
@@ -194,17 +196,8 @@ class BLT(LanguageModel):
     def build(cls, cfg: BLTConfig, tokenizer=None, upstream: Transformer | None = None) -> "BLT":
         return cls(cfg, upstream)
 
-    # Benchmarks time the model at its target patch length whatever θ is: set to a length in bytes, each
-    # batch draws θ from its own statistics (never causal, never scored); None in training and evaluation.
-    fixed_patch_bytes: float | None = None
-    # Compute matching sizes an unfitted model: set, FLOPs assume patches of this length.
-    planned_patch_bytes: float | None = None
-
-    def count_flops_at_target_rate(self) -> None:
-        self.planned_patch_bytes = self.cfg.target_patch_bytes
-
-    def run_at_target_rate(self) -> None:
-        self.fixed_patch_bytes = self.cfg.target_patch_bytes
+    # Sizing counts FLOPs at target_patch_bytes (``planned_chunk_bytes``: an unfitted θ draws one patch per
+    # byte); the benchmark draws θ from each batch's own statistics at that rate (``fixed_chunk_bytes``).
 
     def statistic(self, x: torch.Tensor) -> torch.Tensor:
         """(B, W) window bytes -> (B, W) what θ is compared with at each byte: H_t, the entropy model's entropy
@@ -218,8 +211,8 @@ class BLT(LanguageModel):
         """(B, W) window bytes and real bytes -> (B, W) bool, True at the first byte of every patch."""
         stat = self.statistic(x)
         threshold = self.threshold
-        if self.fixed_patch_bytes:  # timing only: θ from this batch, so patches have about the target length
-            threshold = stat[:, 1:][mask[:, 1:]].float().quantile(1 - 1 / self.fixed_patch_bytes)
+        if self.fixed_chunk_bytes:  # timing only: θ from this batch, so patches have about the target length
+            threshold = stat[:, 1:][mask[:, 1:]].float().quantile(1 - 1 / self.fixed_chunk_bytes)
         starts = stat > threshold
         starts[:, 0] = True
         return starts & mask
@@ -288,11 +281,11 @@ class BLT(LanguageModel):
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch: the entropy model, the encoder over BOS and the W bytes, the
         two cross-attentions over all their keys, the latent stack over its slots, the decoder and the head;
-        with as many patches as θ draws on the window (or as ``planned_patch_bytes`` implies, when set)."""
+        with as many patches as θ draws on the window (or as ``planned_chunk_bytes`` implies, when set)."""
         enc, bb, dec, window = self.cfg.encoder, self.cfg.backbone, self.cfg.decoder, self.cfg.attention_window
         W, d = batch.bytes.shape[1], enc.d_model
-        if self.planned_patch_bytes:
-            S = max(round(int(batch.byte_mask.sum()) / self.planned_patch_bytes), 1) + 1
+        if self.planned_chunk_bytes:
+            S = max(round(int(batch.byte_mask.sum()) / self.planned_chunk_bytes), 1) + 1
         else:
             S = int(self.patch_starts(batch.bytes, batch.byte_mask).sum()) + 1
         total = self.entropy.analytic_flops(batch)

@@ -182,20 +182,9 @@ class HNet(LanguageModel):
                            hidden={k: s[k] for k in ("byte", "encoder", "chunk", "boundary_prob")},
                            **byte_greedy_hits(logp, x, self.training))
 
-    # Benchmarks time the model at the chunk length the ratio loss aims at, not at the few chunks an
-    # untrained router draws: set to a length in bytes, each row opens chunks at its most likely boundaries
-    # at that rate (``fixed_rate_boundaries``); None in training and evaluation.
-    fixed_chunk_bytes: float | None = None
-
-    # Compute matching sizes an untrained model, whose router draws far fewer chunks than it will once
-    # trained; set to target_chunk_bytes, FLOPs assume the length the ratio loss aims at.
-    planned_chunk_bytes: float | None = None
-
-    def count_flops_at_target_rate(self) -> None:
-        self.planned_chunk_bytes = self.cfg.target_chunk_bytes
-
-    def run_at_target_rate(self) -> None:
-        self.fixed_chunk_bytes = self.cfg.target_chunk_bytes
+    # Sizing counts FLOPs at target_chunk_bytes (``planned_chunk_bytes``: an untrained router draws far fewer
+    # chunks than it will once trained); the benchmark opens each row's chunks at its most likely boundaries
+    # at that rate (``fixed_chunk_bytes``, ``fixed_rate_boundaries``).
 
     @torch.no_grad()
     def analytic_flops(self, batch) -> float:

@@ -24,6 +24,7 @@ these attributes and methods, so they never branch on a family; a family's file 
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import torch
@@ -80,10 +81,20 @@ class LanguageModel(nn.Module):
         """(V, d) input embeddings and (V, d) output head of a model that reads tokens; None for bytes."""
         return None
 
+    # The chunk length (bytes) a family's ``analytic_flops`` assumes instead of counting the chunks it draws,
+    # and the one its forward draws chunks at for timing (never causal, never scored); None (the default,
+    # and always for fixed units): the chunks the model really draws. Set by the two hooks below.
+    planned_chunk_bytes: float | None = None
+    fixed_chunk_bytes: float | None = None
+
     def count_flops_at_target_rate(self) -> None:
-        """Count analytic FLOPs at the chunk length training steers toward, not at what an untrained model
-        draws (compute matching sizes untrained models). A no-op for fixed units."""
+        """Count analytic FLOPs at the chunk length the config aims at (``target_bytes_per_chunk``), not at what
+        an untrained model draws (compute matching sizes untrained models). A no-op for fixed units."""
+        if math.isfinite(self.cfg.target_bytes_per_chunk):
+            self.planned_chunk_bytes = self.cfg.target_bytes_per_chunk
 
     def run_at_target_rate(self) -> None:
-        """Draw chunks at the length training steers toward in the forward pass itself, for timing (never
-        causal, never scored). A no-op for fixed units."""
+        """Draw chunks at the length the config aims at in the forward pass itself, for timing. A no-op for
+        fixed units."""
+        if math.isfinite(self.cfg.target_bytes_per_chunk):
+            self.fixed_chunk_bytes = self.cfg.target_bytes_per_chunk
