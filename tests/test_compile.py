@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch._dynamo
 
-from byteword.train import COMPILER_SETTINGS
+from byteword.train import COMPILER_SETTINGS, compiled
 from conftest import FAMILY_ENTRIES, SAMPLE
 
 WINDOWS = [SAMPLE[:50].encode(), SAMPLE[50:80].encode()]  # two lengths: the batch has padding
@@ -34,8 +34,8 @@ def test_the_compiled_step_matches_the_eager_one(make_model, tokenizer, kind, ba
     batch = batch_for(model, tokenizer)
     eager(batch).loss.backward()
     torch._dynamo.reset()
-    with torch._dynamo.config.patch(**COMPILER_SETTINGS):
-        loss = torch.compile(model, backend=backend)(batch).loss
+    with torch._dynamo.config.patch(**COMPILER_SETTINGS):  # put back afterwards: compiled sets them for the process
+        loss = compiled(model, backend)(batch).loss  # the training loop's own compile
         loss.backward()
     torch.testing.assert_close(loss, eager(batch).loss.detach(), rtol=1e-5, atol=1e-5)
     for (name, p), q in zip(model.named_parameters(), eager.parameters()):

@@ -100,13 +100,14 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
 COMPILER_SETTINGS = {"capture_scalar_outputs": True, "capture_dynamic_output_shape_ops": True}
 
 
-def compiled(model):
+def compiled(model, backend: str = "inductor"):
     """``torch.compile`` of a model's forward, under ``COMPILER_SETTINGS`` (set for the process: the
-    graph is traced at the first call)."""
+    graph is traced at the first call, after this returns)."""
     import torch._dynamo
 
-    torch._dynamo.config.update(COMPILER_SETTINGS)
-    return torch.compile(model)
+    for key, value in COMPILER_SETTINGS.items():
+        setattr(torch._dynamo.config, key, value)
+    return torch.compile(model, backend=backend)
 
 
 def set_activation_checkpointing(model, on: bool) -> int:
