@@ -19,6 +19,7 @@ include: "rules/evaluate.smk"
 include: "rules/embeddings.smk"
 include: "rules/figures.smk"
 include: "rules/tables.smk"
+include: "rules/scaling.smk"
 
 
 rule all:

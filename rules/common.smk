@@ -1,5 +1,6 @@
 # Shared names: the swept axes (corpus, tokenizer, model, seed), typed model configs, helpers.
 import json
+import re
 
 from byteword.models import model_config_from_dict
 from byteword.record import MATCHING_KEYS, SCHEDULING_KEYS
@@ -15,6 +16,15 @@ for _m in MODELS.values():
             f"model '{_m.name}' reads tokenizer '{_m.tokenizer_name}', which tokenizers.vocab_sizes "
             f"does not train (it trains {', '.join(TOKENIZERS)})"
         )
+# a scaling study (config section ``scaling``) trains every model at each budget: each (model, budget) is a
+# model of its own, named <model>_c<budget>, with its learning rate and compute-matching keys (byteword.scaling)
+SCALING = config.get("scaling")
+POINTS = {}
+if SCALING:
+    from byteword.scaling import study_points
+
+    POINTS = study_points(MODELS, SCALING, config["training"])
+    MODELS = {name: point.config for name, point in POINTS.items()}
 ENV = "../envs/byteword.yaml"
 # the training section as the training loop reads it: without the keys that only schedule jobs, so
 # moving a run to more GPUs (same global batch) neither reruns it nor orphans its checkpoint
@@ -41,7 +51,7 @@ def settings(section, *keys):
 
 wildcard_constraints:
     corpus="|".join(CORPORA),
-    model="|".join(MODELS),
+    model="|".join(re.escape(m) for m in MODELS),
     seed=r"\d+",
     tokenizer=r"bpe\d+",
 
@@ -66,6 +76,11 @@ def train_spec(wildcards, model, training):
     """The JSON a training job is given: experiment, corpus, the typed model config and the training section."""
     return json.dumps({"experiment": EXPERIMENT, "corpus": wildcards.corpus, "model_name": model.name,
                        "model": model.to_dict(), "training": training}, sort_keys=True)
+
+
+def training_of(model):
+    """The training section a model is trained under: a scaling point's with its budget's compute matching."""
+    return {**TRAINING, **POINTS[model].training} if model in POINTS else TRAINING
 
 
 def upstream_spec(wildcards):
@@ -97,6 +112,8 @@ FIRST_RECORD = f"results/pretrain/{{corpus}}/{next(iter(MODELS))}/seed{SEEDS[0]}
 
 
 def all_outputs():
+    if SCALING:  # a scaling study: its fits, table and figure (the demo's evaluations are not run)
+        return expand([f"results/{o}" for o in SCALING_OUTPUTS], corpus=CORPORA)
     return (
         expand("results/figures/{corpus}/{figure}.png", corpus=CORPORA, figure=FIGURE_INPUTS)
         + expand("results/summary/{corpus}/test_bpb.parquet", corpus=CORPORA)

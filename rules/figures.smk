@@ -15,6 +15,9 @@ FIGURE_INPUTS = {
 if TOKEN_MODELS:
     FIGURE_INPUTS["undertrained_tokens"] = ["results/summary/{corpus}/undertrained.parquet"]
 FIGURE_INPUTS["next_word"] = ["results/summary/{corpus}/next_word.parquet"]
+if SCALING:  # the points and the fitted curves of a scaling study
+    FIGURE_INPUTS["scaling"] = ["results/summary/{corpus}/scaling_points.parquet",
+                                "results/summary/{corpus}/scaling_fit.parquet"]
 if NOISE:  # the noise evaluation runs only when the config names perturbations
     FIGURE_INPUTS["noise"] = ["results/summary/{corpus}/noise.parquet"]
 

@@ -83,7 +83,7 @@ rule pretrain:
         meta=run_dir("pretrain") + "model.json",
         metrics=run_dir("pretrain") + "metrics.parquet",
     params:
-        spec=lambda wc: train_spec(wc, MODELS[wc.model], TRAINING),
+        spec=lambda wc: train_spec(wc, MODELS[wc.model], training_of(wc.model)),
         checkpoint_dir=lambda wc: f"results/checkpoints/{wc.corpus}/{wc.model}/seed{wc.seed}",
         inputs_arg=lambda wc, input: " ".join(
             ([f"--tokenizer {input.tokenizer}"] if input.tokenizer else [])

@@ -3,7 +3,8 @@
 from byteword.tables import TABLES as _TABLES
 
 # the noise tables only where the config names perturbations, under-trained tokens only with a BPE model
-RENDERED_TABLES = [t for t in _TABLES if (NOISE or not t.startswith("noise")) and (TOKEN_MODELS or t != "undertrained")]
+RENDERED_TABLES = [t for t in _TABLES if (NOISE or not t.startswith("noise")) and (TOKEN_MODELS or t != "undertrained")
+                   and (SCALING or not t.startswith("scaling"))]
 
 
 rule render_table:

@@ -154,9 +154,65 @@ def bytes_per_chunk(summary: pd.DataFrame, column: str = "language") -> pd.DataF
                          "cell")
 
 
+def scaling_points(points: pd.DataFrame) -> pd.DataFrame:
+    """Rows: models; columns: the budgets (training FLOPs); cells: test BPB with its interval over test
+    documents and seeds."""
+    rows = points.assign(budget=points["budget"].map(lambda b: f"{b:.3g} FLOPs"),
+                         cell=[with_interval(*v) for v in zip(points["bpb"], points["bpb_low"], points["bpb_high"])])
+    return wide_in_order(rows, "model", "budget", "cell")
+
+
+def crossing_cell(row) -> str:
+    """Where a curve meets the reference's: its compute with the interval, or why it is not stated."""
+    if pd.isna(row.get("crossing_located")):
+        return ""
+    if not row["crossing_located"]:
+        return "cannot be located"
+    return f"{row['crossing']:.2g} ({row['crossing_low']:.2g}–{row['crossing_high']:.2g})"
+
+
+def scaling_fit(fits: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: the fitted exponent, its difference from the reference's with what that allows one
+    to say, and where the curves cross (stated only where the interval ends within the extrapolation range)."""
+    ref = fits["reference"].iloc[0]
+    fits = fits.reindex(columns=list(dict.fromkeys([*fits, "d_alpha", "d_alpha_low", "d_alpha_high", "crossing",
+                                                     "crossing_low", "crossing_high", "crossing_located"])))
+    steeper = [("" if pd.isna(lo) else verdict_slope(m, ref, lo, hi))
+               for m, lo, hi in zip(fits["model"], fits["d_alpha_low"], fits["d_alpha_high"])]
+    return pd.DataFrame({
+        "model": fits["model"],
+        "A": fits["A"].map(number),
+        "α (95% CI)": [with_interval(*v) for v in zip(fits["alpha"], fits["alpha_low"], fits["alpha_high"])],
+        f"α − α({ref})": [with_interval(*v) for v in zip(fits["d_alpha"], fits["d_alpha_low"], fits["d_alpha_high"])],
+        "slopes": steeper,
+        f"crosses {ref} at (training FLOPs)": [crossing_cell(r) for _, r in fits.iterrows()],
+        "E, shared (95% CI)": [with_interval(*v) for v in zip(fits["E"], fits["E_low"], fits["E_high"])],
+    })
+
+
+def verdict_slope(model: str, reference: str, low: float, high: float) -> str:
+    if low > 0:
+        return f"{model} steeper"
+    if high < 0:
+        return f"{reference} steeper"
+    return "cannot be told apart"
+
+
+def scaling_lr_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
+    """Rows: models; columns: learning rates; cells: final validation BPB at the smallest budget, "best" on
+    the sweep's lowest and "study" on the rate the study trains at."""
+    marks = lambda r: " ".join(m for m, on in (("best", r["best"]), ("study", r["study_lr"])) if on)  # noqa: E731
+    rows = sweep.assign(column=sweep["lr"].map(lambda x: f"lr {x:.3g}"),
+                        cell=[f"{number(r['valid_bpb'])} {marks(r)}".strip() for _, r in sweep.iterrows()])
+    return wide_in_order(rows, "model", "column", "cell")
+
+
 # table name -> (the Parquet it renders, and how)
 TABLES = {
     "test_bpb": ("results/summary/{corpus}/test_bpb.parquet", test_bpb),
+    "scaling_points": ("results/summary/{corpus}/scaling_points.parquet", scaling_points),
+    "scaling_fit": ("results/summary/{corpus}/scaling_fit.parquet", scaling_fit),
+    "scaling_lr_sweep": ("results/summary/{corpus}/scaling_lr_sweep.parquet", scaling_lr_sweep),
     "paired_bpb": ("results/summary/{corpus}/paired_bpb.parquet", paired),
     "noise": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation")),
     "noise_ratio": ("results/summary/{corpus}/noise.parquet", lambda t: by_condition(t, "perturbation", "bpb_ratio")),

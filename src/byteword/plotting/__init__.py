@@ -6,7 +6,7 @@ from byteword.plotting.common import over_seeds, plt  # noqa: F401
 from byteword.plotting.embeddings import (analogy, character_probe, embedding_geometry, sentence_probe,
                                           typo_robustness, word_similarity)
 from byteword.plotting.lm import (bpb_by_position, bytes_per_chunk, languages, next_word, noise, paired_bpb,
-                                  parameters, pareto, test_bpb, training_curves)
+                                  parameters, pareto, scaling, test_bpb, training_curves)
 from byteword.plotting.tokenizers import tokenizer_stats, undertrained_tokens
 
 FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_stats": tokenizer_stats,
@@ -15,4 +15,4 @@ FIGURES = {"training_curves": training_curves, "test_bpb": test_bpb, "tokenizer_
            "undertrained_tokens": undertrained_tokens, "next_word": next_word, "analogy": analogy,
            "character_probe": character_probe, "typo_robustness": typo_robustness,
            "embedding_geometry": embedding_geometry, "sentence_probe": sentence_probe, "paired_bpb": paired_bpb,
-           "bpb_by_position": bpb_by_position}
+           "bpb_by_position": bpb_by_position, "scaling": scaling}

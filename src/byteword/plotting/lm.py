@@ -254,3 +254,31 @@ def next_word(table: pd.DataFrame):
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def scaling(data: pd.DataFrame):
+    """A scaling study: test BPB against achieved training FLOPs, one colour per model, points with their
+    interval over documents and seeds, and each fitted curve solid over the measured budgets, dashed over the
+    shaded extrapolation (up to ``extrapolate`` × the largest budget)."""
+    from byteword.scaling import curve
+
+    points, fits = data[data["bpb"].notna()], data[data["alpha"].notna()]
+    c0, c_max, reach = (float(fits[k].iloc[0]) for k in ("c0", "c_max", "extrapolate"))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    measured = np.geomspace(points["compute"].min(), points["compute"].max(), 100)
+    beyond = np.geomspace(points["compute"].max(), reach * c_max, 100)
+    ax.axvspan(points["compute"].max(), reach * c_max, color="0.93", label="extrapolation (a hypothesis)")
+    for (_, fit), color in zip(fits.iterrows(), colors(len(fits))):
+        rows = points[points["model"] == fit["model"]]
+        ax.errorbar(rows["compute"], rows["bpb"], yerr=[rows["bpb"] - rows["bpb_low"], rows["bpb_high"] - rows["bpb"]],
+                    fmt="o", color=color, capsize=3, ms=4)
+        label = f"{fit['model']}: α = {fit['alpha']:.2f}"
+        ax.plot(measured, curve(measured, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1.5, label=label)
+        ax.plot(beyond, curve(beyond, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1, ls="--")
+    ax.axhline(fits["E"].iloc[0], color="black", lw=0.8, ls=":", label=f"shared E = {fits['E'].iloc[0]:.2f}")
+    ax.set(xscale="log", xlabel="training FLOPs (achieved)", ylabel="test bits per byte (95% CI)",
+           title="Compute scaling: L(C) = E + A·(C/C₀)^−α")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
