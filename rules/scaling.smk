@@ -3,7 +3,8 @@
 # learning-rate sweep's validation BPB becomes a table.
 FIT_POINTS = {name: p for name, p in POINTS.items() if not p.sweep}
 SWEEP_POINTS = {name: p for name, p in POINTS.items() if p.sweep}
-SMALLEST = [name for name, p in FIT_POINTS.items() if p.budget == min(q.budget for q in POINTS.values())]
+# the study's own points at the sweep's budget: the sweep's table compares them with the swept rates
+AT_SWEEP_BUDGET = [name for name, p in FIT_POINTS.items() if p.budget in {q.budget for q in SWEEP_POINTS.values()}]
 SCALING_OUTPUTS = ["summary/{corpus}/scaling_fit.parquet", "figures/{corpus}/scaling.png",
                    "tables/{corpus}/scaling_fit.md", "tables/{corpus}/scaling_points.md"]
 if SWEEP_POINTS:
@@ -35,11 +36,11 @@ rule scaling_study:
         "../workflow/scripts/scaling_study.py"
 
 
-# each model at the smallest budget and first seed: the study's own rate and every swept one
+# each model at the sweep's budget and first seed: the study's own rate and every swept one
 rule scaling_lr_sweep:
     input:
         metrics=expand(run_dir("pretrain") + "metrics.parquet", corpus="{corpus}", seed=SEEDS[0],
-                       model=SMALLEST + list(SWEEP_POINTS)) if SWEEP_POINTS else [],
+                       model=AT_SWEEP_BUDGET + list(SWEEP_POINTS)) if SWEEP_POINTS else [],
     output:
         "results/summary/{corpus}/scaling_lr_sweep.parquet",
     params:

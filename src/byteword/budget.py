@@ -6,7 +6,9 @@ takes that divided by n in wall time. A model with an upstream model (BLT's entr
 model's own job: 3 · its forward FLOPs per byte over full training windows · its ``train_bytes``. The
 MFU is one assumed value, or each model's measured one from a benchmark table (``python -m
 byteword.bench --gpu``): the row of the same name, else the first row of the same family, else the
-assumed value. Evaluation, sizing and data preparation are not counted."""
+assumed value. In a scaling study (config section ``scaling``) each point costs its budget, and a
+learning-rate sweep point runs on the first seed only. Evaluation, sizing and data preparation are not
+counted."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pandas as pd
 import yaml
 
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
-from byteword.models import build_model, model_config_from_dict
+from byteword.models import ModelConfig, build_model, model_config_from_dict
 from byteword.record import train_config_from_dict
 
 
@@ -31,9 +33,9 @@ def job_train_flops(training: dict) -> float:
                      "building each model; add flops_per_byte (and train_flops) to estimate GPU-hours")
 
 
-def upstream_job(name: str, entry: dict, context_bytes: int) -> tuple[str, str, float] | None:
-    """(name, family, training FLOPs) of the upstream model a model entry reads, None when it reads none."""
-    upstream = model_config_from_dict(name, entry).upstream
+def upstream_job(model: ModelConfig, context_bytes: int) -> tuple[str, str, float] | None:
+    """(name, family, training FLOPs) of the upstream model a model reads, None when it reads none."""
+    upstream = model.upstream
     if upstream is None:
         return None
     per_byte = forward_flops_per_byte(build_model(upstream.model), [bytes(context_bytes)])  # one full window
@@ -61,21 +63,29 @@ def gpu_hours(config: dict, mfu: float = 0.3, gpu_tflops: float = 989.0,
     if gpu_tflops <= 0:
         raise ValueError(f"gpu_tflops must be positive, got {gpu_tflops}")
     training = config.get("training") or {}
-    flops = job_train_flops(training)
     gpus = max(int(training.get("gpus_per_job", 0)), 1)
     context_bytes = train_config_from_dict(training).context_bytes
-    jobs = []  # (model, family, training FLOPs): every model's job, after the upstream job it reads
-    for m, entry in config["models"].items():
-        if (upstream := upstream_job(m, entry, context_bytes)) is not None:
-            jobs.append(upstream)
-        jobs.append((m, entry.get("family", ""), flops))
+    seeds = config.get("seeds", [0])
+    models = {m: model_config_from_dict(m, entry) for m, entry in config["models"].items()}
+    if config.get("scaling"):  # a scaling study: each point at its budget, a sweep point on the first seed only
+        from byteword.scaling import study_points
+
+        planned = [(p.config, p.budget, seeds[:1] if p.sweep else seeds)
+                   for p in study_points(models, config["scaling"], training).values()]
+    else:
+        planned = [(model, job_train_flops(training), seeds) for model in models.values()]
+    jobs = []  # (model, family, training FLOPs, seeds): every model's job, after the upstream job it reads
+    for model, flops, job_seeds in planned:
+        if (upstream := upstream_job(model, context_bytes)) is not None:
+            jobs.append((*upstream, job_seeds))
+        jobs.append((model.name, model.family, flops, job_seeds))
     rows = []
-    for m, family, job_flops in jobs:
+    for m, family, job_flops, job_seeds in jobs:
         m_mfu, source = model_mfu(m, family, measured, mfu)
         hours = job_flops / (m_mfu * gpu_tflops * 1e12) / 3600
         rows += [{"corpus": c, "model": m, "seed": s, "train_flops": job_flops, "gpus": gpus, "mfu": m_mfu,
                   "mfu_source": source, "gpu_hours": hours, "wall_hours": hours / gpus}
-                 for c in config["corpora"] for s in config.get("seeds", [0])]
+                 for c in config["corpora"] for s in job_seeds]
     return pd.DataFrame(rows)
 
 

@@ -9,11 +9,12 @@ of a flat transformer, so r = 0.5 is about one training byte per non-embedding p
 budget) is a model of its own, ``<model>_c<budget>`` (``hat_c75e10`` for 7.5e11 FLOPs), so its results live in
 their own folders and adding a budget trains nothing already trained.
 
-**Learning rates.** A model's own ``lr`` holds at the largest budget (the demo's sweep found it at the demo's
-budget) and ``scaling.lr_at_smallest`` gives the one swept at the smallest; budgets between take the
-geometric interpolation in log C. The sweep itself: ``scaling.lr_sweep`` trains every model at the smallest
-budget (first seed) at each of those rates other than the study's own there, as extra points
-``<point>_lr<rate>``.
+**Learning rates.** ``scaling.lr_sweep`` trains every model at one budget (``budget``, first seed) at each
+of its ``lrs`` other than the study's own there, as extra points ``<point>_lr<rate>``, for validation BPB
+only; its winners are recorded in ``chosen``. A model's own ``lr`` holds at ``scaling.own_lr_budget`` (where
+it was swept: the demo's budget) and its ``chosen`` one at the sweep's budget; budgets between take the
+geometric interpolation in log C, budgets outside the nearer anchor's rate. The anchors are fixed budgets,
+so adding a budget changes no other point's rate.
 
 **Fit.** L_f(C) = E + A_f · (C / C_0)^(−α_f), one irreducible E shared by every family (they read the same
 bytes), fitted by least squares (``scipy.optimize.least_squares``) through the points' test BPB (mean over
@@ -21,8 +22,8 @@ seeds), C the achieved training FLOPs and C_0 the smallest budget. Intervals com
 bootstrap resamples of the test documents (one draw shared by every point: the comparison is paired) and
 of the seeds (one draw of seed indices shared by every point). A family's curve crosses the reference's at
 C* = C_0 · (A_f / A_ref)^(1 / (α_f − α_ref)); it is reported only where every resample gives a crossing and
-the 95% interval of C* ends within ``extrapolate`` × the largest budget, and is "cannot be located"
-elsewhere. An extrapolated crossing is a hypothesis about larger budgets, not a measurement."""
+the 95% interval of C* lies between the smallest budget and ``extrapolate`` × the largest, and is "cannot be
+located" elsewhere (lines that meet only below the smallest budget part as compute grows). An extrapolated crossing is a hypothesis about larger budgets, not a measurement."""
 
 from __future__ import annotations
 
@@ -60,12 +61,16 @@ def flops_per_byte_at(budget: float, bytes_per_fpb: float) -> float:
     return math.sqrt(budget / (TRAIN_MULTIPLIER * bytes_per_fpb))
 
 
-def interpolated_lr(budget: float, smallest: float, largest: float, lr_smallest: float, lr_largest: float) -> float:
-    """The geometric interpolation, in log budget, between the smallest budget's rate and the largest's."""
-    if largest == smallest:
-        return lr_largest
-    t = math.log(budget / smallest) / math.log(largest / smallest)
-    return math.exp((1 - t) * math.log(lr_smallest) + t * math.log(lr_largest))
+def interpolated_lr(budget: float, anchors: tuple[tuple[float, float], tuple[float, float]]) -> float:
+    """The learning rate at ``budget`` from two (budget, lr) anchors: geometric interpolation in log budget
+    between them, and the nearer anchor's rate outside them."""
+    (c_a, lr_a), (c_b, lr_b) = sorted(anchors)
+    if budget <= c_a or c_a == c_b:
+        return lr_a if budget <= c_a else lr_b
+    if budget >= c_b:
+        return lr_b
+    t = math.log(budget / c_a) / math.log(c_b / c_a)
+    return math.exp((1 - t) * math.log(lr_a) + t * math.log(lr_b))
 
 
 @dataclass(frozen=True)
@@ -89,26 +94,33 @@ def study_points(models: dict[str, ModelConfig], scaling: dict, training: dict) 
     if scaling["reference"] not in models:
         raise ValueError(f"scaling.reference {scaling['reference']!r} is not a model of the config "
                          f"({', '.join(models)})")
-    lr_smallest = scaling.get("lr_at_smallest") or {}
-    unknown = sorted(set(lr_smallest) - set(models))
+    sweep = scaling.get("lr_sweep") or {}
+    chosen = sweep.get("chosen") or {}
+    unknown = sorted(set(chosen) - set(models))
     if unknown:
-        raise ValueError(f"scaling.lr_at_smallest names {unknown[0]!r}, which is not a model of the config")
+        raise ValueError(f"scaling.lr_sweep.chosen names {unknown[0]!r}, which is not a model of the config")
+    if sweep and not any(math.isclose(float(sweep["budget"]), b) for b in budgets):
+        raise ValueError(f"scaling.lr_sweep.budget {sweep['budget']:g} is not one of scaling.budgets")
     r, points = float(scaling["bytes_per_fpb"]), {}
+
+    def add(name: str, model: str, budget: float, cfg: ModelConfig, is_sweep: bool = False) -> None:
+        keys = {"flops_per_byte": flops_per_byte_at(budget, r), "train_flops": budget}
+        points[name] = Point(name, model, budget, dataclasses.replace(cfg, name=name), keys, is_sweep)
+
     for name, cfg in models.items():
         own = cfg.lr if cfg.lr is not None else float(training.get("lr", 3e-3))
+        anchors = ((float(sweep["budget"]), float(chosen[name])), (float(scaling["own_lr_budget"]), own)) \
+            if name in chosen else ((1.0, own), (1.0, own))
         for budget in budgets:
-            lr = interpolated_lr(budget, budgets[0], budgets[-1], lr_smallest.get(name, own), own)
-            keys = {"flops_per_byte": flops_per_byte_at(budget, r), "train_flops": budget}
-            point = f"{name}_c{budget_label(budget)}"
-            points[point] = Point(point, name, budget, dataclasses.replace(cfg, name=point, lr=lr), keys)
-        smallest = points[f"{name}_c{budget_label(budgets[0])}"].config.lr
-        for lr in scaling.get("lr_sweep") or []:
-            if math.isclose(lr, smallest):  # the study's own point at the smallest budget is this run
-                continue
-            budget = budgets[0]
-            point = f"{name}_c{budget_label(budget)}_lr{rate_label(lr)}"
-            keys = {"flops_per_byte": flops_per_byte_at(budget, r), "train_flops": budget}
-            points[point] = Point(point, name, budget, dataclasses.replace(cfg, name=point, lr=float(lr)), keys, True)
+            add(f"{name}_c{budget_label(budget)}", name, budget,
+                dataclasses.replace(cfg, lr=interpolated_lr(budget, anchors)))
+        if sweep:
+            budget = float(sweep["budget"])
+            study_lr = interpolated_lr(budget, anchors)
+            for lr in sweep["lrs"]:
+                if not math.isclose(lr, study_lr):  # the study's own point at the sweep budget is that run
+                    add(f"{name}_c{budget_label(budget)}_lr{rate_label(lr)}", name, budget,
+                        dataclasses.replace(cfg, lr=float(lr)), True)
     return points
 
 
@@ -217,7 +229,7 @@ def analyse(docs: pd.DataFrame, compute: pd.DataFrame, reference: str, n_resampl
             low, high = interval(diffs)
             crossings = np.array([crossing(d[1], m, reference, c0) for d in draws])
             c_low, c_high = interval(crossings)
-            located = bool(np.isfinite(crossings).all() and c_high <= extrapolate * c_max)
+            located = bool(np.isfinite(crossings).all() and c_low >= c0 and c_high <= extrapolate * c_max)
             row.update(d_alpha=fit["alpha"][m] - fit["alpha"][reference], d_alpha_low=low, d_alpha_high=high,
                        d_alpha_excludes_zero=bool(low > 0 or high < 0), crossing=crossing(fit, m, reference, c0),
                        crossing_low=c_low, crossing_high=c_high, crossing_located=located)

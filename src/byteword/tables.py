@@ -199,7 +199,7 @@ def verdict_slope(model: str, reference: str, low: float, high: float) -> str:
 
 
 def scaling_lr_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
-    """Rows: models; columns: learning rates; cells: final validation BPB at the smallest budget, "best" on
+    """Rows: models; columns: learning rates; cells: final validation BPB at the sweep's budget, "best" on
     the sweep's lowest and "study" on the rate the study trains at."""
     marks = lambda r: " ".join(m for m, on in (("best", r["best"]), ("study", r["study_lr"])) if on)  # noqa: E731
     rows = sweep.assign(column=sweep["lr"].map(lambda x: f"lr {x:.3g}"),

@@ -1,4 +1,4 @@
-"""Adapter: the final validation BPB of every model at the smallest budget, at the study's learning rate and
+"""Adapter: the final validation BPB of every model at the sweep's budget, at the study's learning rate and
 at every swept one, with the rate the study uses and the sweep's best marked."""
 
 import pandas as pd
