@@ -108,7 +108,12 @@ def per_model(pattern, models=None):
 # the models that read a tokenizer's ids (their input and output embeddings are scored for under-training)
 TOKEN_MODELS = [m.name for m in MODELS.values() if m.tokenizer_name]
 # one trained model's record: the context, batch and byte budget that every model of the config shares
-FIRST_RECORD = f"results/pretrain/{{corpus}}/{next(iter(MODELS))}/seed{SEEDS[0]}/model.json"
+# (in a scaling study, the first model's point at the largest budget: the n-gram of the bytes it saw)
+_FIRST = next(iter(MODELS))
+if SCALING:
+    _FIRST = max((p for p in POINTS.values() if not p.sweep and p.model == POINTS[_FIRST].model),
+                 key=lambda p: p.budget).name
+FIRST_RECORD = f"results/pretrain/{{corpus}}/{_FIRST}/seed{SEEDS[0]}/model.json"
 
 
 def all_outputs():

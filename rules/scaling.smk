@@ -16,6 +16,7 @@ rule scaling_study:
         windows=per_model(run_dir("evaluate") + "windows.parquet", list(FIT_POINTS)),
         meta=per_model(run_dir("pretrain") + "model.json", list(FIT_POINTS)),
         train="results/corpus/{corpus}/train.parquet",
+        baselines="results/evaluate/{corpus}/baselines/bpb.parquet",  # n-grams and compressors on the same bytes
     output:
         points="results/summary/{corpus}/scaling_points.parquet",
         fits="results/summary/{corpus}/scaling_fit.parquet",
@@ -44,7 +45,8 @@ rule scaling_lr_sweep:
     output:
         "results/summary/{corpus}/scaling_lr_sweep.parquet",
     params:
-        points={name: [p.model, p.budget, p.config.lr, p.sweep] for name, p in POINTS.items()},
+        points={n: [POINTS[n].model, POINTS[n].budget, POINTS[n].config.lr, POINTS[n].sweep]
+                for n in AT_SWEEP_BUDGET + list(SWEEP_POINTS)},
     log:
         "results/logs/scaling_lr_sweep/{corpus}.log",
     conda:

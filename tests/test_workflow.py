@@ -22,9 +22,9 @@ ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "HF_HUB_O
 IDENTITY = ["experiment", "corpus", "tokenizer", "model", "seed", "config_hash", "code_version"]
 
 
-def snakemake(*args, cwd=ROOT, check=True):
+def snakemake(*args, cwd=ROOT, check=True, env=None):
     cmd = [str(BIN / "snakemake"), "-s", str(ROOT / "Snakefile"), *args]
-    out = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(cmd, cwd=cwd, env=env or ENV, capture_output=True, text=True, timeout=900)
     if check and out.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return out

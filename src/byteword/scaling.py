@@ -157,11 +157,13 @@ def fit_curves(points: pd.DataFrame, c0: float) -> dict:
 
 
 def crossing(fit: dict, model: str, reference: str, c0: float) -> float:
-    """The compute where ``model``'s curve meets ``reference``'s (inf where they are parallel)."""
+    """The compute where ``model``'s curve meets ``reference``'s (inf where they are parallel, or meet beyond
+    any float)."""
     d_alpha = fit["alpha"][model] - fit["alpha"][reference]
     if abs(d_alpha) < 1e-12:
         return math.inf
-    return c0 * (fit["A"][model] / fit["A"][reference]) ** (1.0 / d_alpha)
+    log_ratio = math.log(fit["A"][model] / fit["A"][reference]) / d_alpha  # log(C* / C_0)
+    return c0 * math.exp(log_ratio) if log_ratio < 700 else math.inf
 
 
 def document_table(windows: pd.DataFrame) -> pd.DataFrame:

@@ -88,12 +88,18 @@ def test_bpb(summary: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def verdict(a: str, b: str, low: float, high: float) -> str:
+def ordering(low: float, high: float, if_positive: str, if_negative: str) -> str:
+    """What an interval of a difference allows one to say: its sign where it excludes zero."""
     if low > 0:
-        return f"{b} lower"
+        return if_positive
     if high < 0:
-        return f"{a} lower"
+        return if_negative
     return "cannot be told apart"
+
+
+def verdict(a: str, b: str, low: float, high: float) -> str:
+    """Of a − b: the lower of the two, where the interval allows."""
+    return ordering(low, high, f"{b} lower", f"{a} lower")
 
 
 def each_pair_once(pairs: pd.DataFrame) -> pd.DataFrame:
@@ -155,11 +161,15 @@ def bytes_per_chunk(summary: pd.DataFrame, column: str = "language") -> pd.DataF
 
 
 def scaling_points(points: pd.DataFrame) -> pd.DataFrame:
-    """Rows: models; columns: the budgets (training FLOPs); cells: test BPB with its interval over test
-    documents and seeds."""
-    rows = points.assign(budget=points["budget"].map(lambda b: f"{b:.3g} FLOPs"),
-                         cell=[with_interval(*v) for v in zip(points["bpb"], points["bpb_low"], points["bpb_high"])])
-    return wide_in_order(rows, "model", "budget", "cell")
+    """Rows: models, then the baselines on the same test bytes; columns: the budgets (training FLOPs); cells:
+    test BPB with its interval over test documents (and seeds). A baseline trains at no budget: its row holds
+    its label and its value in the last column."""
+    cell = [with_interval(*v) for v in zip(points["bpb"], points["bpb_low"], points["bpb_high"])]
+    rows = points.assign(cell=cell, budget=points["budget"].map(lambda b: "baseline" if pd.isna(b) else f"{b:.3g} FLOPs"))
+    wide = wide_in_order(rows, "model", "budget", "cell").fillna("")
+    labels = rows.drop_duplicates("model").set_index("model")["label"] if "label" in rows else {}
+    wide.insert(1, "what", wide["model"].map(lambda m: labels.get(m, "") or ""))
+    return wide
 
 
 def crossing_cell(row) -> str:
@@ -173,11 +183,12 @@ def crossing_cell(row) -> str:
 
 def scaling_fit(fits: pd.DataFrame) -> pd.DataFrame:
     """One row per model: the fitted exponent, its difference from the reference's with what that allows one
-    to say, and where the curves cross (stated only where the interval ends within the extrapolation range)."""
+    to say, and where the curves cross (stated only where its interval lies between the smallest budget and
+    ``extrapolate`` × the largest: ``byteword.scaling``)."""
     ref = fits["reference"].iloc[0]
     fits = fits.reindex(columns=list(dict.fromkeys([*fits, "d_alpha", "d_alpha_low", "d_alpha_high", "crossing",
                                                      "crossing_low", "crossing_high", "crossing_located"])))
-    steeper = [("" if pd.isna(lo) else verdict_slope(m, ref, lo, hi))
+    steeper = [("" if pd.isna(lo) else ordering(lo, hi, f"{m} steeper", f"{ref} steeper"))
                for m, lo, hi in zip(fits["model"], fits["d_alpha_low"], fits["d_alpha_high"])]
     return pd.DataFrame({
         "model": fits["model"],
@@ -188,14 +199,6 @@ def scaling_fit(fits: pd.DataFrame) -> pd.DataFrame:
         f"crosses {ref} at (training FLOPs)": [crossing_cell(r) for _, r in fits.iterrows()],
         "E, shared (95% CI)": [with_interval(*v) for v in zip(fits["E"], fits["E_low"], fits["E_high"])],
     })
-
-
-def verdict_slope(model: str, reference: str, low: float, high: float) -> str:
-    if low > 0:
-        return f"{model} steeper"
-    if high < 0:
-        return f"{reference} steeper"
-    return "cannot be told apart"
 
 
 def scaling_lr_sweep(sweep: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """Adapter: the scaling study's points (test BPB per model and budget, with the FLOPs, bytes and parameters
-each reached) and its fitted curves (byteword.scaling.analyse), refusing a point that read more than one
-epoch of the training split."""
+each reached, and below them the n-grams and compressors on the same test bytes, family "baseline") and its
+fitted curves (byteword.scaling.analyse), refusing a point that read more than one epoch of the training
+split."""
 
 import pandas as pd
 
@@ -36,6 +37,10 @@ windows["model"] = windows["model"].map(lambda name: points[name][0])
 study = analyse(document_table(windows), per_point[["model", "budget", "compute"]], snakemake.params.reference,
                 n_resamples=snakemake.params.resamples, extrapolate=snakemake.params.extrapolate)
 table = study.points.merge(per_point.drop(columns="compute"), on=["model", "budget"])
+baselines = pd.read_parquet(snakemake.input.baselines)
+baselines = baselines.rename(columns={"value": "bpb", "ci_low": "bpb_low", "ci_high": "bpb_high"})
+table = pd.concat([table.assign(label=""), baselines[["model", "label", "bpb", "bpb_low", "bpb_high"]].assign(
+    family="baseline")], ignore_index=True)
 print(table.to_string())
 print(study.fits.to_string())
 write_parquet(table, snakemake.output.points)

@@ -262,7 +262,8 @@ def scaling(data: pd.DataFrame):
     shaded extrapolation (up to ``extrapolate`` × the largest budget)."""
     from byteword.scaling import curve
 
-    points, fits = data[data["bpb"].notna()], data[data["alpha"].notna()]
+    points, fits = data[data["bpb"].notna() & data["budget"].notna()], data[data["alpha"].notna()]
+    baselines = data[(data["family"] == "baseline") & data["bpb_low"].notna()]  # windowed: the same bytes
     c0, c_max, reach = (float(fits[k].iloc[0]) for k in ("c0", "c_max", "extrapolate"))
     fig, ax = plt.subplots(figsize=(8, 5))
     measured = np.geomspace(points["compute"].min(), points["compute"].max(), 100)
@@ -276,6 +277,11 @@ def scaling(data: pd.DataFrame):
         ax.plot(measured, curve(measured, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1.5, label=label)
         ax.plot(beyond, curve(beyond, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1, ls="--")
     ax.axhline(fits["E"].iloc[0], color="black", lw=0.8, ls=":", label=f"shared E = {fits['E'].iloc[0]:.2f}")
+    top = points["bpb_high"].max()
+    for _, b in baselines[baselines["bpb"] <= top].iterrows():  # the n-grams within the models' range
+        ax.axhline(b["bpb"], color="0.4", lw=0.8, ls="-.")
+        ax.annotate(f"{b['model']} (baseline)", (points["compute"].min(), b["bpb"]), textcoords="offset points",
+                    xytext=(0, 3), fontsize=7, color="0.3")
     ax.set(xscale="log", xlabel="training FLOPs (achieved)", ylabel="test bits per byte (95% CI)",
            title="Compute scaling: L(C) = E + A·(C/C₀)^−α")
     ax.grid(alpha=0.3)
