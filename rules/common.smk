@@ -1,5 +1,6 @@
 # Shared names: the swept axes (corpus, tokenizer, model, seed), typed model configs, helpers.
 import json
+import math
 import re
 
 from byteword.models import model_config_from_dict
@@ -108,11 +109,12 @@ def per_model(pattern, models=None):
 # the models that read a tokenizer's ids (their input and output embeddings are scored for under-training)
 TOKEN_MODELS = [m.name for m in MODELS.values() if m.tokenizer_name]
 # one trained model's record: the context, batch and byte budget that every model of the config shares
-# (in a scaling study, the first model's point at the largest budget: the n-gram of the bytes it saw)
+# (in a scaling study, the first model's point at the budget nearest own_lr_budget, a fixed anchor: the bytes
+# ngram_seen counts do not move when a budget is added)
 _FIRST = next(iter(MODELS))
 if SCALING:
-    _FIRST = max((p for p in POINTS.values() if not p.sweep and p.model == POINTS[_FIRST].model),
-                 key=lambda p: p.budget).name
+    _FIRST = min((p for p in POINTS.values() if not p.sweep and p.model == POINTS[_FIRST].model),
+                 key=lambda p: abs(math.log(p.budget / SCALING["own_lr_budget"]))).name
 FIRST_RECORD = f"results/pretrain/{{corpus}}/{_FIRST}/seed{SEEDS[0]}/model.json"
 
 

@@ -170,7 +170,7 @@ def test_the_tiny_study_runs_end_to_end(tiny_study):
     baselines = table[table["family"] == "baseline"]  # the n-grams and compressors on the same test bytes
     assert {"ngram_seen", "ngram_train", "ppmd_ctx"} <= set(baselines["model"])
     points = table[table["family"] != "baseline"]
-    # ngram_seen counts the bytes that the first model's point at the largest budget saw (seed 0)
+    # ngram_seen counts the bytes that the first model's point at own_lr_budget (1.9e9) saw, seed 0
     record = json.loads((results / "pretrain/enwiki/bpe_c19e8/seed0/model.json").read_text())
     label = baselines.set_index("model").loc["ngram_seen", "label"]
     counted = float(re.search(r"the ([\d.]+) KB the models saw", label).group(1)) * 1e3

@@ -37,7 +37,7 @@ import pandas as pd
 from byteword.flops import TRAIN_MULTIPLIER
 from byteword.models import ModelConfig
 
-FIT_COLUMNS = ["model", "budget", "compute", "bpb"]
+E_BOUND = 1e-6  # an E this close to 0 sits at its lower bound
 
 
 def budget_label(budget: float) -> str:
@@ -223,8 +223,11 @@ def analyse(docs: pd.DataFrame, compute: pd.DataFrame, reference: str, n_resampl
 
     rows = []
     e_low, e_high = interval([d[1]["E"] for d in draws])
+    # E fitted at its bound 0: the budgets do not locate the irreducible term (the curves are pure power laws)
+    e_at_bound = float(np.mean([d[1]["E"] <= E_BOUND for d in draws]))
     for m in models:
-        row = {"model": m, "alpha": fit["alpha"][m], "A": fit["A"][m], "E": fit["E"], "E_low": e_low, "E_high": e_high}
+        row = {"model": m, "alpha": fit["alpha"][m], "A": fit["A"][m], "E": fit["E"], "E_low": e_low, "E_high": e_high,
+               "E_at_bound": fit["E"] <= E_BOUND, "E_at_bound_share": e_at_bound}
         row["alpha_low"], row["alpha_high"] = interval([d[1]["alpha"][m] for d in draws])
         if m != reference:
             diffs = [d[1]["alpha"][m] - d[1]["alpha"][reference] for d in draws]

@@ -181,6 +181,13 @@ def crossing_cell(row) -> str:
     return f"{row['crossing']:.2g} ({row['crossing_low']:.2g}–{row['crossing_high']:.2g})"
 
 
+def e_cell(row) -> str:
+    """The shared irreducible term, or, where the fit put it at its bound 0, that it is not located."""
+    if row.get("E_at_bound", False):
+        return f"not located: at its bound 0 in {row['E_at_bound_share']:.0%} of resamples"
+    return with_interval(row["E"], row["E_low"], row["E_high"])
+
+
 def scaling_fit(fits: pd.DataFrame) -> pd.DataFrame:
     """One row per model: the fitted exponent, its difference from the reference's with what that allows one
     to say, and where the curves cross (stated only where its interval lies between the smallest budget and
@@ -197,7 +204,7 @@ def scaling_fit(fits: pd.DataFrame) -> pd.DataFrame:
         f"α − α({ref})": [with_interval(*v) for v in zip(fits["d_alpha"], fits["d_alpha_low"], fits["d_alpha_high"])],
         "slopes": steeper,
         f"crosses {ref} at (training FLOPs)": [crossing_cell(r) for _, r in fits.iterrows()],
-        "E, shared (95% CI)": [with_interval(*v) for v in zip(fits["E"], fits["E_low"], fits["E_high"])],
+        "E, shared (95% CI)": [e_cell(r) for _, r in fits.iterrows()],
     })
 
 
