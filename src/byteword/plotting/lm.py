@@ -258,25 +258,30 @@ def next_word(table: pd.DataFrame):
 
 def scaling(data: pd.DataFrame):
     """A scaling study: test BPB against achieved training FLOPs, one colour per model, points with their
-    interval over documents and seeds, and each fitted curve solid over the measured budgets, dashed over the
-    shaded extrapolation (up to ``extrapolate`` × the largest budget)."""
+    interval over documents and seeds, each fitted curve solid over its own points' compute and dashed beyond,
+    up to ``extrapolate`` × the largest budget (the shaded band: past every measured point), and the n-gram
+    baselines on the same bytes."""
     from byteword.scaling import curve
 
     points, fits = data[data["bpb"].notna() & data["budget"].notna()], data[data["alpha"].notna()]
     baselines = data[(data["family"] == "baseline") & data["bpb_low"].notna()]  # windowed: the same bytes
     c0, c_max, reach = (float(fits[k].iloc[0]) for k in ("c0", "c_max", "extrapolate"))
     fig, ax = plt.subplots(figsize=(8, 5))
-    measured = np.geomspace(points["compute"].min(), points["compute"].max(), 100)
-    beyond = np.geomspace(points["compute"].max(), reach * c_max, 100)
     ax.axvspan(points["compute"].max(), reach * c_max, color="0.93", label="extrapolation (a hypothesis)")
     for (_, fit), color in zip(fits.iterrows(), colors(len(fits))):
         rows = points[points["model"] == fit["model"]]
         ax.errorbar(rows["compute"], rows["bpb"], yerr=[rows["bpb"] - rows["bpb_low"], rows["bpb_high"] - rows["bpb"]],
                     fmt="o", color=color, capsize=3, ms=4)
-        label = f"{fit['model']}: α = {fit['alpha']:.2f}"
+        measured = np.geomspace(rows["compute"].min(), rows["compute"].max(), 50)  # its own points' range
+        beyond = np.geomspace(rows["compute"].max(), reach * c_max, 50)
+        label = f"{fit['model']}: α = {fit['alpha']:.3f}"
         ax.plot(measured, curve(measured, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1.5, label=label)
         ax.plot(beyond, curve(beyond, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1, ls="--")
-    ax.axhline(fits["E"].iloc[0], color="black", lw=0.8, ls=":", label=f"shared E = {fits['E'].iloc[0]:.2f}")
+    e = fits["E"].iloc[0]
+    if fits.get("E_at_bound", pd.Series([False])).iloc[0]:  # the budgets do not locate E: no line to draw
+        ax.plot([], [], " ", label="shared E: at its bound 0 (not located)")
+    else:
+        ax.axhline(e, color="black", lw=0.8, ls=":", label=f"shared E = {e:.2f}")
     top = points["bpb_high"].max()
     for _, b in baselines[baselines["bpb"] <= top].iterrows():  # the n-grams within the models' range
         ax.axhline(b["bpb"], color="0.4", lw=0.8, ls="-.")
