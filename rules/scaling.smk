@@ -6,7 +6,8 @@ SWEEP_POINTS = {name: p for name, p in POINTS.items() if p.sweep}
 # the study's own points at the sweep's budget: the sweep's table compares them with the swept rates
 AT_SWEEP_BUDGET = [name for name, p in FIT_POINTS.items() if p.budget in {q.budget for q in SWEEP_POINTS.values()}]
 SCALING_OUTPUTS = ["summary/{corpus}/scaling_fit.parquet", "figures/{corpus}/scaling.png",
-                   "tables/{corpus}/scaling_fit.md", "tables/{corpus}/scaling_points.md"]
+                   "tables/{corpus}/scaling_fit.md", "tables/{corpus}/scaling_points.md",
+                   "tables/{corpus}/scaling_paired.md"]
 if SWEEP_POINTS:
     SCALING_OUTPUTS += ["tables/{corpus}/scaling_lr_sweep.md"]
 

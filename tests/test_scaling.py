@@ -119,7 +119,7 @@ def test_bootstrap_intervals_cover_the_truth_and_crossings_follow_the_rule():
     for m, (_, alpha) in TRUTH.items():
         assert fits.loc[m, "alpha_low"] < alpha < fits.loc[m, "alpha_high"]
     assert fits.loc["bpe", "E_low"] < 1.2 < fits.loc["bpe", "E_high"]
-    # bytes is steeper by 0.1 and meets bpe at 1.7e12, inside the measured budgets: stated with its interval
+    # bytes is steeper by 0.1 and meets bpe at 5.3e12, just past the largest budget: stated with its interval
     assert fits.loc["bytes", "d_alpha_excludes_zero"] and fits.loc["bytes", "crossing_located"]
     assert fits.loc["bytes", "crossing_low"] < 3e11 * (2.0 / 1.5) ** 10 < fits.loc["bytes", "crossing_high"]
     # "flat" has bpe's exponent: the difference cannot be told from zero, and no crossing can be located
@@ -129,6 +129,14 @@ def test_bootstrap_intervals_cover_the_truth_and_crossings_follow_the_rule():
     assert "bytes steeper" in table and "cannot be located" in table and "cannot be told apart" in table
     points = study.points.set_index(["model", "budget"])
     assert (points["bpb_low"] < points["bpb"]).all() and (points["bpb"] < points["bpb_high"]).all()
+    # paired with bpe at each budget: "flat" lies 0.3 · x^-0.3 above it; bytes 0.5 above at the smallest
+    # budget, 0.007 at the largest (it crosses after), each interval around the true gap
+    assert (points.loc["flat", "d_ref_low"] > 0).all() and (points.loc["bpe", "d_ref"] == 0).all()
+    for c in BUDGETS:
+        gap = curve(c, 1.2, 2.0, 0.4, 3e11) - curve(c, 1.2, 1.5, 0.3, 3e11)
+        assert points.loc[("bytes", c), "d_ref_low"] < gap < points.loc[("bytes", c), "d_ref_high"]
+    paired = render("scaling_paired", study.points)
+    assert "model − bpe" in paired and "bpe lower" in paired
 
 
 def test_a_point_without_every_document_is_refused():
@@ -195,4 +203,4 @@ def test_adding_a_budget_to_a_finished_study_plans_only_its_jobs(tiny_study, tmp
     edited.write_text(yaml.safe_dump(cfg, sort_keys=False))
     out = snakemake("-n", "--configfile", str(edited), cwd=tiny_study)
     assert planned_jobs(out) == {"pretrain": 4, "evaluate_bpb": 4, "scaling_study": 1, "plot_scaling": 1,
-                                 "render_table": 2}
+                                 "render_table": 3}

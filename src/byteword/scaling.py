@@ -174,7 +174,9 @@ def document_table(windows: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class Study:
-    """The fitted study: ``points`` (model, budget, compute, bpb with its interval, n_seeds, n_docs) and ``fits``
+    """The fitted study: ``points`` (model, budget, compute, bpb with its interval, n_seeds, n_docs, and d_ref:
+    bpb minus the reference's at the same budget, with its paired interval, where the reference has that
+    budget) and ``fits``
     (one row per model: α, A, E and their intervals, α − α_ref and the crossing with theirs)."""
     points: pd.DataFrame
     fits: pd.DataFrame
@@ -216,6 +218,14 @@ def analyse(docs: pd.DataFrame, compute: pd.DataFrame, reference: str, n_resampl
     boot_bpb = np.stack([d[0] for d in draws])  # (resamples, points)
     lo, hi = np.percentile(boot_bpb, [2.5, 97.5], axis=0)
     table = points.assign(bpb=bpb, bpb_low=lo, bpb_high=hi, n_seeds=len(seeds), n_docs=len(doc_ids))
+    # paired with the reference at the same budget (the same resampled documents and seeds)
+    ref_at = {b: i for i, (m, b) in enumerate(zip(points["model"], points["budget"])) if m == reference}
+    ref_index = points["budget"].map(ref_at).to_numpy()
+    if not np.isnan(ref_index.astype(float)).any():
+        ref_index = ref_index.astype(int)
+        diffs = boot_bpb - boot_bpb[:, ref_index]
+        d_lo, d_hi = np.percentile(diffs, [2.5, 97.5], axis=0)
+        table = table.assign(d_ref=bpb - bpb[ref_index], d_ref_low=d_lo, d_ref_high=d_hi)
 
     def interval(values):
         values = np.asarray(values, dtype=float)

@@ -172,6 +172,18 @@ def scaling_points(points: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+def scaling_paired(points: pd.DataFrame) -> pd.DataFrame:
+    """Rows: the models other than the reference; columns: the budgets; cells: BPB minus the reference's at the
+    same budget, with its paired interval (the same resampled documents and seeds), and the lower of the two
+    where the interval allows."""
+    ref = points.loc[points["d_ref"].eq(0) & points["budget"].notna(), "model"].iloc[0]
+    rows = points[points["budget"].notna() & (points["model"] != ref)]
+    rows = rows.assign(budget=rows["budget"].map(lambda b: f"{b:.3g} FLOPs"), cell=[
+        f"{with_interval(d, lo, hi)}: {ordering(lo, hi, f'{ref} lower', f'{m} lower')}"
+        for m, d, lo, hi in zip(rows["model"], rows["d_ref"], rows["d_ref_low"], rows["d_ref_high"])])
+    return wide_in_order(rows, "model", "budget", "cell").rename(columns={"model": f"model − {ref}"})
+
+
 def crossing_cell(row) -> str:
     """Where a curve meets the reference's: its compute with the interval, or why it is not stated."""
     if pd.isna(row.get("crossing_located")):
@@ -221,6 +233,7 @@ def scaling_lr_sweep(sweep: pd.DataFrame) -> pd.DataFrame:
 TABLES = {
     "test_bpb": ("results/summary/{corpus}/test_bpb.parquet", test_bpb),
     "scaling_points": ("results/summary/{corpus}/scaling_points.parquet", scaling_points),
+    "scaling_paired": ("results/summary/{corpus}/scaling_points.parquet", scaling_paired),
     "scaling_fit": ("results/summary/{corpus}/scaling_fit.parquet", scaling_fit),
     "scaling_lr_sweep": ("results/summary/{corpus}/scaling_lr_sweep.parquet", scaling_lr_sweep),
     "paired_bpb": ("results/summary/{corpus}/paired_bpb.parquet", paired),
