@@ -23,7 +23,10 @@ bootstrap resamples of the test documents (one draw shared by every point: the c
 of the seeds (one draw of seed indices shared by every point). A family's curve crosses the reference's at
 C* = C_0 · (A_f / A_ref)^(1 / (α_f − α_ref)); it is reported only where every resample gives a crossing and
 the 95% interval of C* lies between the smallest budget and ``extrapolate`` × the largest, and is "cannot be
-located" elsewhere (lines that meet only below the smallest budget part as compute grows). An extrapolated crossing is a hypothesis about larger budgets, not a measurement."""
+located" elsewhere (lines that meet only below the smallest budget part as compute grows). An extrapolated
+crossing is a hypothesis about larger budgets, not a measurement. The same resamples give each point's
+difference from the reference's at its budget, so that an ordering at one budget is stated only where that
+paired interval excludes zero."""
 
 from __future__ import annotations
 
