@@ -36,6 +36,20 @@ class TransformerConfig(ModelConfig):
         return self.tokenizer
 
 
+def credit_tokens(lp: torch.Tensor, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, T) log-likelihoods of a batch of kind "bpe"'s target tokens (0 at padding) -> (B, W) credited to
+    the last byte each token covers, (B, W) bool True at each token's first byte, and the (n,) row and (B, T)
+    first byte of every real token: a token starts one byte after the previous one ends, the first at 0."""
+    byte_lp = torch.zeros_like(batch.bytes, dtype=lp.dtype)
+    byte_lp.scatter_add_(1, batch.token_end.clamp(min=0), lp)
+    starts = torch.cat([torch.zeros_like(batch.token_end[:, :1]), batch.token_end[:, :-1] + 1], dim=1)
+    boundaries = torch.zeros_like(batch.byte_mask)
+    mask = batch.target_mask
+    rows = mask.nonzero(as_tuple=True)[0]
+    boundaries[rows, starts[mask]] = True
+    return byte_lp, boundaries, rows, starts
+
+
 class Transformer(LanguageModel):
     Config = TransformerConfig
     PARTS = {"embedding": ("embed.", "head."), "backbone": ("stack.",)}
@@ -99,14 +113,7 @@ class Transformer(LanguageModel):
         if self.reads_bytes:
             return ModelOutput(byte_logprobs=lp, byte_mask=batch.byte_mask, hidden={"byte": h},
                                **byte_greedy_hits(logp, targets, self.training))
-        # credit each token's log-likelihood to the last byte it covers
-        byte_lp = torch.zeros_like(batch.bytes, dtype=lp.dtype)
-        byte_lp.scatter_add_(1, batch.token_end.clamp(min=0), lp)
-        # a token starts one byte after the previous token ends; the first at byte 0
-        starts = torch.cat([torch.zeros_like(batch.token_end[:, :1]), batch.token_end[:, :-1] + 1], dim=1)
-        boundaries = torch.zeros_like(batch.byte_mask)
-        rows = mask.nonzero(as_tuple=True)[0]
-        boundaries[rows, starts[mask]] = True
+        byte_lp, boundaries, rows, starts = credit_tokens(lp, batch)
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
                            hidden={"token": h}, **self.token_greedy_hits(logp, batch, rows, starts))
 
