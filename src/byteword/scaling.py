@@ -20,7 +20,8 @@ so adding a budget changes no other point's rate.
 bytes), fitted by least squares (``scipy.optimize.least_squares``) through the points' test BPB (mean over
 seeds), C the achieved training FLOPs and C_0 the smallest budget. Intervals come from refitting on
 bootstrap resamples of the test documents (one draw shared by every point: the comparison is paired) and
-of the seeds (one draw of seed indices shared by every point). A family's curve crosses the reference's at
+of the seeds (one draw of seed indices shared by every point), as ``byteword.evaluation.bootstrap`` draws
+them for every other interval. A family's curve crosses the reference's at
 C* = C_0 · (A_f / A_ref)^(1 / (α_f − α_ref)); it is reported only where every resample gives a crossing and
 the 95% interval of C* lies between the smallest budget and ``extrapolate`` × the largest, and is "cannot be
 located" elsewhere (lines that meet only below the smallest budget part as compute grows). An extrapolated
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from byteword.evaluation.bootstrap import LN2, percentile_interval, resample_counts, seed_weights
 from byteword.flops import TRAIN_MULTIPLIER
 from byteword.models import ModelConfig
 
@@ -179,13 +181,10 @@ def document_table(windows: pd.DataFrame) -> pd.DataFrame:
 class Study:
     """The fitted study: ``points`` (model, budget, compute, bpb with its interval, n_seeds, n_docs, and d_ref:
     bpb minus the reference's at the same budget, with its paired interval, where the reference has that
-    budget) and ``fits``
-    (one row per model: α, A, E and their intervals, α − α_ref and the crossing with theirs)."""
+    budget) and ``fits`` (one row per model: α, A, E and their intervals, α − α_ref and the crossing with
+    theirs, and the reference, C_0, the largest budget and the extrapolation range in every row)."""
     points: pd.DataFrame
     fits: pd.DataFrame
-    reference: str
-    c0: float
-    c_max: float
 
 
 def analyse(docs: pd.DataFrame, compute: pd.DataFrame, reference: str, n_resamples: int = 1000,
@@ -210,29 +209,27 @@ def analyse(docs: pd.DataFrame, compute: pd.DataFrame, reference: str, n_resampl
     points = keys.merge(compute, on=["model", "budget"])
     c0, c_max = float(points["budget"].min()), float(points["budget"].max())
 
-    def fitted(doc_weights, seed_index):
-        bpb = ((nll @ doc_weights) / (nbytes @ doc_weights))[:, seed_index].mean(1) / math.log(2)  # (points,)
+    def fitted(doc_weights, seed_weights):  # (docs,) and (seeds,) weights -> (points,) BPB and the fit
+        bpb = ((nll @ doc_weights) / (nbytes @ doc_weights)) @ seed_weights / LN2
         return bpb, fit_curves(points.assign(bpb=bpb), c0)
 
-    bpb, fit = fitted(np.ones(len(doc_ids)), np.arange(len(seeds)))
-    rng = np.random.default_rng(seed)
-    draws = [fitted(np.bincount(rng.integers(len(doc_ids), size=len(doc_ids)), minlength=len(doc_ids)).astype(float),
-                    rng.integers(len(seeds), size=len(seeds))) for _ in range(n_resamples)]
+    bpb, fit = fitted(np.ones(len(doc_ids)), np.full(len(seeds), 1 / len(seeds)))
+    draws = [fitted(d, w) for d, w in zip(resample_counts(len(doc_ids), n_resamples, seed).astype(float),
+                                          seed_weights(len(seeds), n_resamples, seed))]
     boot_bpb = np.stack([d[0] for d in draws])  # (resamples, points)
-    lo, hi = np.percentile(boot_bpb, [2.5, 97.5], axis=0)
+    lo, hi = np.quantile(boot_bpb, [0.025, 0.975], axis=0)
     table = points.assign(bpb=bpb, bpb_low=lo, bpb_high=hi, n_seeds=len(seeds), n_docs=len(doc_ids))
     # paired with the reference at the same budget (the same resampled documents and seeds)
     ref_at = {b: i for i, (m, b) in enumerate(zip(points["model"], points["budget"])) if m == reference}
     ref_index = points["budget"].map(ref_at).to_numpy()
     if not np.isnan(ref_index.astype(float)).any():
         ref_index = ref_index.astype(int)
-        diffs = boot_bpb - boot_bpb[:, ref_index]
-        d_lo, d_hi = np.percentile(diffs, [2.5, 97.5], axis=0)
+        d_lo, d_hi = np.quantile(boot_bpb - boot_bpb[:, ref_index], [0.025, 0.975], axis=0)
         table = table.assign(d_ref=bpb - bpb[ref_index], d_ref_low=d_lo, d_ref_high=d_hi)
 
-    def interval(values):
+    def interval(values):  # over the resamples; none where one of them is infinite (no crossing)
         values = np.asarray(values, dtype=float)
-        return np.percentile(values, [2.5, 97.5]) if np.isfinite(values).all() else (np.nan, np.nan)
+        return percentile_interval(values) if np.isfinite(values).all() else (np.nan, np.nan)
 
     rows = []
     e_low, e_high = interval([d[1]["E"] for d in draws])
@@ -254,4 +251,4 @@ def analyse(docs: pd.DataFrame, compute: pd.DataFrame, reference: str, n_resampl
         rows.append(row)
     fits = pd.DataFrame(rows).assign(reference=reference, c0=c0, c_max=c_max, extrapolate=extrapolate,
                                      n_resamples=n_resamples)
-    return Study(table, fits, reference, c0, c_max)
+    return Study(table, fits)

@@ -54,9 +54,9 @@ def with_interval(value, low, high, digits: int = 3) -> str:
     return f"{number(value, digits)} ({number(low, digits)}{dash}{number(high, digits)})"
 
 
-def cells(rows: pd.DataFrame) -> list[str]:
-    """Each row's value with its interval (``with_interval``)."""
-    return [with_interval(*v) for v in zip(rows["value"], rows["ci_low"], rows["ci_high"])]
+def cells(rows: pd.DataFrame, value: str = "value", low: str = "ci_low", high: str = "ci_high") -> list[str]:
+    """Each row's ``value`` with its interval (``with_interval``)."""
+    return [with_interval(*v) for v in zip(rows[value], rows[low], rows[high])]
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -164,8 +164,7 @@ def scaling_points(points: pd.DataFrame) -> pd.DataFrame:
     """Rows: models, then the baselines on the same test bytes; columns: the budgets (training FLOPs); cells:
     test BPB with its interval over test documents (and seeds). A baseline trains at no budget: its row holds
     its label and its value in the last column."""
-    cell = [with_interval(*v) for v in zip(points["bpb"], points["bpb_low"], points["bpb_high"])]
-    rows = points.assign(cell=cell, budget=points["budget"].map(lambda b: "baseline" if pd.isna(b) else f"{b:.3g} FLOPs"))
+    rows = points.assign(cell=cells(points, "bpb", "bpb_low", "bpb_high"), budget=points["budget"].map(lambda b: "baseline" if pd.isna(b) else f"{b:.3g} FLOPs"))
     wide = wide_in_order(rows, "model", "budget", "cell").fillna("")
     labels = rows.drop_duplicates("model").set_index("model")["label"] if "label" in rows else {}
     wide.insert(1, "what", wide["model"].map(lambda m: labels.get(m, "") or ""))
@@ -212,8 +211,8 @@ def scaling_fit(fits: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "model": fits["model"],
         "A": fits["A"].map(number),
-        "α (95% CI)": [with_interval(*v) for v in zip(fits["alpha"], fits["alpha_low"], fits["alpha_high"])],
-        f"α − α({ref})": [with_interval(*v) for v in zip(fits["d_alpha"], fits["d_alpha_low"], fits["d_alpha_high"])],
+        "α (95% CI)": cells(fits, "alpha", "alpha_low", "alpha_high"),
+        f"α − α({ref})": cells(fits, "d_alpha", "d_alpha_low", "d_alpha_high"),
         "slopes": steeper,
         f"crosses {ref} at (training FLOPs)": [crossing_cell(r) for _, r in fits.iterrows()],
         "E, shared (95% CI)": [e_cell(r) for _, r in fits.iterrows()],

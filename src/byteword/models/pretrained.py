@@ -23,7 +23,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from byteword.data import Batch, collate
+from byteword.data import Batch, as_window, collate
 from byteword.models.config import ConfigError, LevelConfig, ModelConfig
 from byteword.models.output import ModelOutput
 from byteword.models.protocol import LanguageModel
@@ -90,8 +90,7 @@ class Pretrained(LanguageModel):
     def collate(self, windows, tokenizer=None) -> Batch:
         """A batch of kind "bpe" in this model's own ids: inputs start from ``start_id``."""
         batch = collate(windows, "bytes")  # the bytes, their mask and the scored span
-        texts = [bytes(row[mask].tolist()).decode("utf-8") for row, mask in zip(batch.bytes, batch.byte_mask)]
-        ids, ends = zip(*map(self.tokens, texts))
+        ids, ends = zip(*(self.tokens(as_window(w).data.decode("utf-8")) for w in windows))
         width = max(map(len, ids))
         pad = lambda rows, value: torch.tensor([list(r) + [value] * (width - len(r)) for r in rows])  # noqa: E731
         batch.ids = pad([[self.start_id, *r[:-1]] for r in ids], self.start_id)

@@ -278,7 +278,7 @@ def scaling(data: pd.DataFrame):
         ax.plot(measured, curve(measured, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1.5, label=label)
         ax.plot(beyond, curve(beyond, fit["E"], fit["A"], fit["alpha"], c0), color=color, lw=1, ls="--")
     e = fits["E"].iloc[0]
-    if fits.get("E_at_bound", pd.Series([False])).iloc[0]:  # the budgets do not locate E: no line to draw
+    if fits["E_at_bound"].iloc[0]:  # the budgets do not locate E: no line to draw
         ax.plot([], [], " ", label="shared E: at its bound 0 (not located)")
     else:
         ax.axhline(e, color="black", lw=0.8, ls=":", label=f"shared E = {e:.2f}")
