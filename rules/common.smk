@@ -26,6 +26,13 @@ if SCALING:
 
     POINTS = study_points(MODELS, SCALING, config["training"])
     MODELS = {name: point.config for name, point in POINTS.items()}
+# the models byteword trains, and the outside pretrained ones it imports and scores on the first seed alone
+# (scoring them again would give the same numbers)
+TRAINED = [m for m, cfg in MODELS.items() if not cfg.imported]
+IMPORTED = [m for m, cfg in MODELS.items() if cfg.imported]
+if not TRAINED:
+    raise ValueError("models: every model is an outside one that byteword imports; list at least one model "
+                     "byteword trains (the baselines count the bytes the first one reads)")
 ENV = "../envs/byteword.yaml"
 # the training section as the training loop reads it: without the keys that only schedule jobs, so
 # moving a run to more GPUs (same global batch) neither reruns it nor orphans its checkpoint
@@ -50,9 +57,14 @@ def settings(section, *keys):
     return {key: section[key] for key in keys}
 
 
+def one_of(names):
+    """A wildcard constraint matching exactly ``names`` (nothing at all when there are none)."""
+    return "|".join(re.escape(n) for n in names) if names else "(?!)"
+
+
 wildcard_constraints:
     corpus="|".join(CORPORA),
-    model="|".join(re.escape(m) for m in MODELS),
+    model=one_of(MODELS),
     seed=r"\d+",
     tokenizer=r"bpe\d+",
 
@@ -66,6 +78,13 @@ def model_tokenizer(wildcards):
     """The tokenizer.json a model reads, or nothing for byte-level models."""
     name = MODELS[wildcards.model].tokenizer_name
     return f"results/tokenizer/{wildcards.corpus}/{name}/tokenizer.json" if name else []
+
+
+def model_weights(wildcards):
+    """What a job that runs a model reads besides its model.json: the trained weights, or the folder an
+    imported model was saved to."""
+    name = "hf" if MODELS[wildcards.model].imported else "model.safetensors"
+    return run_dir("pretrain").format(**wildcards) + name
 
 
 def model_upstream(wildcards):
@@ -103,15 +122,19 @@ def train_launcher(wildcards, resources):
 
 
 def per_model(pattern, models=None):
-    return expand(pattern, corpus="{corpus}", model=models or list(MODELS), seed=SEEDS, allow_missing=True)
+    """``pattern`` for every run of ``models`` (default: all): each trained model at every seed, each imported
+    one at the first."""
+    return [path for m in models or list(MODELS)
+            for path in expand(pattern, corpus="{corpus}", model=m, seed=SEEDS[:1] if MODELS[m].imported else SEEDS,
+                               allow_missing=True)]
 
 
 # the models that read a tokenizer's ids (their input and output embeddings are scored for under-training)
 TOKEN_MODELS = [m.name for m in MODELS.values() if m.tokenizer_name]
-# one trained model's record: the context, batch and byte budget that every model of the config shares
-# (in a scaling study, the first model's point at the budget nearest own_lr_budget, a fixed anchor: the bytes
+# one trained model's record: the context, batch and byte budget that every model of the config shares (the
+# first trained model's; in a scaling study, its point at the budget nearest own_lr_budget, a fixed anchor: the bytes
 # ngram_seen counts do not move when a budget is added)
-_FIRST = next(iter(MODELS))
+_FIRST = TRAINED[0]
 if SCALING:
     _FIRST = min((p for p in POINTS.values() if not p.sweep and p.model == POINTS[_FIRST].model),
                  key=lambda p: abs(math.log(p.budget / SCALING["own_lr_budget"]))).name

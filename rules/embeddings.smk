@@ -53,7 +53,7 @@ rule reference_vectors:
 
 rule extract_embeddings:
     input:
-        model=run_dir("pretrain") + "model.safetensors",
+        model=model_weights,
         meta=run_dir("pretrain") + "model.json",
         tokenizer=model_tokenizer,
         lexicon="results/embeddings/{corpus}/lexicon.parquet",

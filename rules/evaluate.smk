@@ -1,6 +1,6 @@
 rule evaluate_bpb:
     input:
-        model=run_dir("pretrain") + "model.safetensors",
+        model=model_weights,
         meta=run_dir("pretrain") + "model.json",
         test="results/corpus/{corpus}/test.parquet",
         tokenizer=model_tokenizer,
@@ -28,7 +28,7 @@ rule evaluate_bpb:
 
 rule evaluate_languages:
     input:
-        model=run_dir("pretrain") + "model.safetensors",
+        model=model_weights,
         meta=run_dir("pretrain") + "model.json",
         test="results/corpus/{corpus}/test.parquet",
         tokenizer=model_tokenizer,
@@ -55,7 +55,7 @@ rule evaluate_languages:
 
 rule evaluate_noise:
     input:
-        model=run_dir("pretrain") + "model.safetensors",
+        model=model_weights,
         meta=run_dir("pretrain") + "model.json",
         test="results/corpus/{corpus}/test.parquet",
         tokenizer=model_tokenizer,
@@ -81,7 +81,7 @@ rule evaluate_noise:
 
 rule evaluate_next_word:
     input:
-        model=run_dir("pretrain") + "model.safetensors",
+        model=model_weights,
         meta=run_dir("pretrain") + "model.json",
         train="results/corpus/{corpus}/train.parquet",
         test="results/corpus/{corpus}/test.parquet",
@@ -107,7 +107,7 @@ rule evaluate_next_word:
 
 rule undertrained_tokens:
     input:
-        model=run_dir("pretrain") + "model.safetensors",
+        model=model_weights,
         meta=run_dir("pretrain") + "model.json",
         train="results/corpus/{corpus}/train.parquet",
         tokenizer=model_tokenizer,

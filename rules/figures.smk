@@ -1,7 +1,7 @@
 # One rule per figure (plot_<figure>), all through plot.py; each reads only Parquet and registers its
 # PNG in the report with its own caption (captions cannot hold wildcards, hence the loop).
 FIGURE_INPUTS = {
-    "training_curves": per_model(run_dir("pretrain") + "metrics.parquet"),
+    "training_curves": per_model(run_dir("pretrain") + "metrics.parquet", TRAINED),
     "test_bpb": ["results/summary/{corpus}/test_bpb.parquet"],
     "tokenizer_stats": ["results/tokenizer/{corpus}/stats.parquet"],
     **{e: [f"results/embeddings/{{corpus}}/{e}.parquet"] for e in EMBEDDING_EVALUATIONS},

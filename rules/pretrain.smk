@@ -72,6 +72,8 @@ rule pretrain_upstream:
 
 
 rule pretrain:
+    wildcard_constraints:
+        model=one_of(TRAINED),
     input:
         train="results/corpus/{corpus}/train.parquet",
         valid="results/corpus/{corpus}/valid.parquet",
@@ -103,3 +105,30 @@ rule pretrain:
         **TRAIN_RESOURCES,
     shell:
         TRAIN_COMMAND
+
+
+# An outside pretrained model (family pretrained): no training, its model and tokenizer saved into its pretrain
+# folder, so that evaluation jobs on nodes without a network read them from there. On the submit host, where a
+# hub download can reach the network; its tokenizer is tried on the test split before any evaluation runs.
+rule import_pretrained:
+    wildcard_constraints:
+        model=one_of(IMPORTED),
+    input:
+        test="results/corpus/{corpus}/test.parquet",
+    output:
+        hf=directory(run_dir("pretrain") + "hf"),
+        meta=run_dir("pretrain") + "model.json",
+    params:
+        spec=lambda wc: train_spec(wc, MODELS[wc.model], TRAINING),
+    log:
+        "results/logs/import_pretrained/{corpus}/{model}/seed{seed}.log",
+    conda:
+        ENV
+    localrule: True
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    shell:
+        "python -m byteword import --spec {params.spec:q} --seed {wildcards.seed}"
+        " --corpus-dir $(dirname {input.test}) --out-dir $(dirname {output.meta}) > {log} 2>&1"

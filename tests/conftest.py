@@ -64,3 +64,21 @@ def make_model(tokenizer):
         return build_model(model_config_from_dict(kind, FAMILY_ENTRIES[kind]), tokenizer)
 
     return make
+
+
+def save_tiny_llama(path, normalizer=None, special: bool = True, max_positions: int = 512):
+    """A 2-layer Hugging Face LlamaForCausalLM of width 32 over a 300-id byte-level BPE trained on SAMPLE and a
+    little French, both saved to ``path`` as ``save_pretrained`` writes them (a pretrained entry's folder)."""
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from byteword.tokenization import BOS_TOKEN
+
+    tok = train_bpe([SAMPLE, "The café sells crêpes; naïve visitors pay 5 €. "], 300)
+    if normalizer is not None:
+        tok.normalizer = normalizer
+    hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, **({"bos_token": BOS_TOKEN} if special else {}))
+    hf_tok.save_pretrained(path)
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=max_positions)
+    LlamaForCausalLM(cfg).save_pretrained(path)

@@ -44,6 +44,7 @@ def stub_env(tmp_path: Path) -> dict:
 def test_full_config_dry_run_plans_every_job_without_the_network(tmp_path):
     out = snakemake("-n", "--configfile", FULL, cwd=tmp_path)
     assert re.search(r"^pretrain\s+150$", out.stdout, re.M)  # 5 corpora x 10 models x 3 seeds
+    assert re.search(r"^import_pretrained\s+10$", out.stdout, re.M)  # 5 corpora x 2 pretrained models, one seed
     assert re.search(r"^prepare_corpus\s+5$", out.stdout, re.M)
     assert not (tmp_path / "results").exists()  # nothing downloaded, nothing written
 
@@ -58,8 +59,11 @@ def test_full_config_dry_run_with_the_slurm_profile(tmp_path):
     on_gpu = [line for line in out.stdout.splitlines() if "gpu=1" in line]
     pretrain = [line for line in on_gpu if "runtime=240" in line]
     assert len(pretrain) == 150 and all("mem_mb=64000" in line for line in pretrain)
-    # bpb, languages, noise, next word and embedding extraction run the model: each on one GPU too
-    assert len(on_gpu) - len(pretrain) == 150 * 5
+    # bpb, languages, noise, next word and embedding extraction run the model: each on one GPU too, for the
+    # trained runs and for the two pretrained models (on one seed each)
+    assert len(on_gpu) - len(pretrain) == (150 + 5 * 2) * 5
+    imports = [line for line in out.stdout.splitlines() if "rule import_pretrained" in line]
+    assert imports and not any("gpu=1" in line for line in imports)
     assert all("slurm_partition=YOUR_GPU_PARTITION" in line for line in on_gpu)  # none lands on the CPU partition
     assert not (tmp_path / "sbatch.log").exists()  # a dry run submits nothing
 

@@ -15,6 +15,7 @@ import yaml
 
 from byteword.evaluation.reference_vectors import REFERENCES
 from byteword.models import FAMILIES
+from conftest import save_tiny_llama
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -33,11 +34,12 @@ def snakemake(*args, cwd=ROOT, check=True, env=None):
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("tiny")
+    save_tiny_llama(work / "tiny_llama")  # the config's pretrained entry reads it from the working directory
     snakemake("--cores", "2", "--configfile", str(ROOT / "tests/tiny_config.yaml"), cwd=work)
     return work / "results"
 
 
-MODELS = ["bpe", "bytes", "hat", "hat_mean", "spacebyte", "megabyte", "hnet", "blt"]
+MODELS = ["bpe", "bytes", "hat", "hat_mean", "spacebyte", "megabyte", "hnet", "blt", "tiny_llama"]
 
 
 def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
@@ -59,6 +61,11 @@ def test_tiny_run_writes_tidy_results_with_provenance(tiny_run):
     assert np.isnan(models.loc["bytes", "bytes_per_chunk"])  # a flat byte model draws no chunks
     assert models.loc["megabyte", "bytes_per_chunk"] == pytest.approx(4, rel=0.1)  # patches of 4, last one short
     assert 1 < models.loc["bpe", "bytes_per_chunk"] < models.loc["hat", "bytes_per_chunk"]  # tokens within words
+    # the pretrained model: imported with the training FLOPs its entry gives, its own tokenizer, no training
+    assert models.loc["tiny_llama", ["variant", "tokenizer", "train_flops"]].tolist() == ["tiny_llama", "own", 1e12]
+    assert np.isnan(models.loc["tiny_llama", "lr"]) and models.loc["tiny_llama", "params_embedding"] == 2 * 300 * 32
+    imported = tiny_run / "pretrain/enwiki/tiny_llama/seed0"
+    assert (imported / "hf/config.json").exists() and not (imported / "model.safetensors").exists()
 
     windows = {m: pd.read_parquet(tiny_run / f"evaluate/enwiki/{m}/seed0/windows.parquet") for m in MODELS}
     assert all(w[["doc", "n_bytes"]].equals(windows["bytes"][["doc", "n_bytes"]]) for w in windows.values())
@@ -228,7 +235,8 @@ def test_default_config_dry_run_plans_every_stage(tmp_path):
 
 def test_default_config_trains_every_family_but_blt():
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())  # BLT runs in the tiny run and in cpu_full.yaml
-    assert {m["family"] for m in cfg["models"].values()} == set(FAMILIES) - {"blt"}
+    # pretrained models need a network: the tiny run imports a local one, configs/pretrained.yaml public ones
+    assert {m["family"] for m in cfg["models"].values()} == set(FAMILIES) - {"blt", "pretrained"}
 
 
 def test_cpu_full_config_dry_run_trains_every_family_compute_matched(tmp_path):
@@ -236,16 +244,28 @@ def test_cpu_full_config_dry_run_trains_every_family_compute_matched(tmp_path):
     assert re.search(r"^pretrain\s+13$", out.stdout, re.M)
     assert re.search(r"^pretrain_upstream\s+2$", out.stdout, re.M)  # BLT's entropy models
     cfg = yaml.safe_load((ROOT / "configs/cpu_full.yaml").read_text())
-    assert {m["family"] for m in cfg["models"].values()} == set(FAMILIES)
+    assert {m["family"] for m in cfg["models"].values()} == set(FAMILIES) - {"pretrained"}  # offline
     assert {m.get("pooling") for m in cfg["models"].values()} >= {"word_token", "mean", "cross_attention", "multi"}
 
 
-@pytest.mark.parametrize("extension, new_models", [("ablation.yaml", 8), ("lr_sweep.yaml", 14)])
-def test_extension_configs_add_only_their_models_to_the_demo(tmp_path, extension, new_models):
+@pytest.mark.parametrize("extension, new_models, imports", [("ablation.yaml", 8, 0), ("lr_sweep.yaml", 14, 0),
+                                                              ("pretrained.yaml", 0, 2)])
+def test_extension_configs_add_only_their_models_to_the_demo(tmp_path, extension, new_models, imports):
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")  # the demo's config, which they extend
     out = snakemake("-n", "--configfile", str(ROOT / "configs" / extension), cwd=tmp_path)
     demo = len(yaml.safe_load((ROOT / "config.yaml").read_text())["models"])
     assert re.search(rf"^pretrain\s+{demo + new_models}$", out.stdout, re.M)
+    assert imports == 0 or re.search(rf"^import_pretrained\s+{imports}$", out.stdout, re.M)
+    assert not (tmp_path / "results").exists()  # nothing downloaded in a dry run
+
+
+def test_a_pretrained_model_is_imported_once_and_scored_on_the_first_seed(tmp_path):
+    path = _config_with(tmp_path, lambda c: c.update(seeds=[0, 1]))
+    out = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
+    jobs = planned_jobs(out)
+    assert jobs["import_pretrained"] == 1 and jobs["pretrain"] == 2 * 8
+    assert jobs["evaluate_bpb"] == jobs["extract_embeddings"] == 2 * 8 + 1
+    assert "results/pretrain/enwiki/tiny_llama/seed1" not in out.stdout
 
 
 def _config_with(tmp_path, edit):
@@ -266,6 +286,8 @@ def _config_with(tmp_path, edit):
     (lambda c: c["models"]["megabyte"].update(pooling="mean"), "pooling"),  # a key its family does not read
     (lambda c: c["models"]["hat"].update(pooling="max"), "max"),
     (lambda c: c["training"].update(train_flops=1e12), "flops_per_byte"),  # a budget needs its FLOPs/byte target
+    (lambda c: c["models"]["tiny_llama"].update(lr=0.01), "lr"),  # a pretrained model is not trained here
+    (lambda c: c["models"]["tiny_llama"].pop("path"), "path"),
 ])
 def test_config_errors_stop_before_any_job_and_name_the_key(tmp_path, edit, needle):
     out = snakemake("-n", "--configfile", str(_config_with(tmp_path, edit)), cwd=tmp_path, check=False)

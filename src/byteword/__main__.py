@@ -1,5 +1,7 @@
-"""Command line: ``python -m byteword train ...`` (the pretrain rule's shell command, torchrun-ready) and
-``python -m byteword gpu-hours --configfile ...`` (the cost of an experiment before running it)."""
+"""Command line: ``python -m byteword train ...`` (the pretrain rule's shell command, torchrun-ready),
+``python -m byteword import ...`` (an outside Hugging Face model into its pretrain folder),
+``python -m byteword encode ...`` and ``python -m byteword gpu-hours --configfile ...`` (the cost of an
+experiment before running it)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,18 @@ def main(argv=None) -> int:
     e.add_argument("--split", default="train", choices=["train", "valid", "test"])
     e.add_argument("--out-dir", type=Path, required=True)
     e.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json whose BPE ids to store too")
+    m = sub.add_parser("import", help="save an outside Hugging Face model (an entry byteword does not train) into "
+                       "its pretrain folder and write its model.json")
+    m.add_argument("--spec", required=True, help="JSON as for train, its model an outside model's entry")
+    m.add_argument("--seed", type=int, required=True)
+    m.add_argument("--corpus-dir", type=Path, required=True, help="the prepared corpus its tokenizer is tried on")
+    m.add_argument("--out-dir", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.command == "import":
+        from byteword.importing import import_run
+
+        print(json.dumps(import_run(json.loads(args.spec), args.seed, args.corpus_dir, args.out_dir), indent=2))
+        return 0
     if args.command == "encode":
         from byteword.corpus import read_split
         from byteword.encode import encode_split

@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_model
 
 from byteword.data import eval_windows
 from byteword.evaluation.bpb import score_windows
-from byteword.models import build_model
+from byteword.models import model_class
 from byteword.record import RunRecord, read_record
 
 
@@ -83,8 +82,9 @@ class LoadedModel:
 
 
 def load(path, device: str = "cpu") -> LoadedModel:
-    """Load ``model.safetensors`` + ``model.json`` (+ ``tokenizer.json`` for BPE) from a pretrain folder onto
-    ``device`` (e.g. "cpu", "cuda"); batches stay on the CPU until the model reads them."""
+    """Load ``model.safetensors`` + ``model.json`` (+ ``tokenizer.json`` for BPE; an imported model's ``hf/``
+    folder instead of the safetensors) from a pretrain folder onto ``device`` (e.g. "cpu", "cuda"); batches
+    stay on the CPU until the model reads them."""
     path = Path(path)
     if str(device).startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"cannot load {path} onto {device!r}: this torch ({torch.__version__}) sees no CUDA device; "
@@ -95,6 +95,5 @@ def load(path, device: str = "cpu") -> LoadedModel:
         from byteword.tokenization import load_tokenizer
 
         tokenizer = load_tokenizer(path / "tokenizer.json")  # a copy written beside the weights at training time
-    model = build_model(record.model, tokenizer)
-    load_model(model, str(path / "model.safetensors"))
-    return LoadedModel(model.to(device), tokenizer, record.training.context_bytes, record)
+    model = model_class(record.model.family).from_run(record.model, path, tokenizer)
+    return LoadedModel(model.to(device), model.window_tokenizer(tokenizer), record.training.context_bytes, record)

@@ -48,7 +48,7 @@ class Shape:
 
 
 def config_models(path: Path) -> tuple[Shape, dict[str, ModelConfig]]:
-    """A config file's training shape and the typed configs of its models that read raw bytes."""
+    """A config file's training shape and the typed configs of the models it trains that read raw bytes."""
     import yaml
 
     from byteword.record import train_config_from_dict
@@ -57,7 +57,7 @@ def config_models(path: Path) -> tuple[Shape, dict[str, ModelConfig]]:
     tc = train_config_from_dict(cfg.get("training", {}))
     shape = Shape(tc.context_bytes, tc.batch_size // tc.grad_accum_steps, tc.grad_accum_steps)
     models = {name: model_config_from_dict(name, entry) for name, entry in cfg["models"].items()}
-    return shape, {name: m for name, m in models.items() if not m.tokenizer_name}
+    return shape, {name: m for name, m in models.items() if not m.tokenizer_name and not m.imported}
 
 
 def llama_reference(model: ModelConfig, context_bytes: int, vocab_size: int = 257):

@@ -73,7 +73,8 @@ def gpu_hours(config: dict, mfu: float = 0.3, gpu_tflops: float = 989.0,
         planned = [(p.config, p.budget, seeds[:1] if p.sweep else seeds)
                    for p in study_points(models, config["scaling"], training).values()]
     else:
-        planned = [(model, job_train_flops(training), seeds) for model in models.values()]
+        # a pretrained model is imported, not trained: it costs no training job
+        planned = [(model, job_train_flops(training), seeds) for model in models.values() if not model.imported]
     jobs = []  # (model, family, training FLOPs, seeds): every model's job, after the upstream job it reads
     for model, flops, job_seeds in planned:
         if (upstream := upstream_job(model, context_bytes)) is not None:

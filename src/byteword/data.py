@@ -140,11 +140,32 @@ def stacked_tokens(tokenizer, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return ids, starts, lengths
 
 
-def tokens_inside(ids: np.ndarray, ends: np.ndarray, lengths: np.ndarray, start: int, end: int):
-    """The tokens lying wholly inside bytes [start, end) of their document, ends relative to start."""
-    lo = int(np.searchsorted(ends - lengths[ids], start, side="left"))  # first token starting at >= start
+def tokens_inside(ids: np.ndarray, starts: np.ndarray, ends: np.ndarray, start: int, end: int):
+    """The tokens lying wholly inside bytes [start, end) of their document (``starts`` and ``ends`` their
+    byte offsets, exclusive ends), ends relative to start. A token of no bytes of its own at ``start`` (a
+    piece of the character that ends there) belongs to the text before."""
+    lo = max(int(np.searchsorted(starts, start, side="left")),  # first token starting at >= start
+             int(np.searchsorted(ends, start, side="right")))  # ... and ending after it
     hi = int(np.searchsorted(ends, end, side="right"))  # tokens ending at <= end
     return tuple(int(i) for i in ids[lo:hi]), tuple(int(e) - start for e in ends[lo:hi])
+
+
+def token_reader(tokenizer):
+    """text -> (ids, starts, ends) of its tokens as int64 arrays (byte offsets, exclusive ends): a byte-level
+    BPE ``tokenizers.Tokenizer``'s, whose tokens tile the bytes, or the ``byte_tokens`` of a tokenizer that
+    finds its tokens' bytes itself (a pretrained model's own, ``byteword.models.pretrained``)."""
+    if hasattr(tokenizer, "byte_tokens"):
+        return tokenizer.byte_tokens
+    from byteword.tokenization import token_byte_lengths
+
+    lengths = token_byte_lengths(tokenizer)
+
+    def read(text: str):
+        ids = np.asarray(tokenizer.encode(text, add_special_tokens=False).ids, dtype=np.int64)
+        ends = np.cumsum(lengths[ids])
+        return ids, ends - lengths[ids], ends
+
+    return read
 
 
 def eval_windows(texts, context_bytes: int, stride_bytes: int, max_bytes: int | None = None,
@@ -155,11 +176,9 @@ def eval_windows(texts, context_bytes: int, stride_bytes: int, max_bytes: int | 
     tokenizer each document is tokenized once and every window carries its tokens; a token is scored in
     the span holding its last byte, and the window reaches back to that token's first byte when it
     starts before the window (only where the context is shorter than a token)."""
-    from byteword.tokenization import token_byte_lengths
-
     texts = list(texts)
     out, total = [], 0
-    lengths = token_byte_lengths(tokenizer) if tokenizer is not None else None
+    read = token_reader(tokenizer) if tokenizer is not None else None
     for d, text in enumerate(texts):
         data = text.encode("utf-8")
         if max_doc_bytes is not None and len(data) > max_doc_bytes:
@@ -167,16 +186,16 @@ def eval_windows(texts, context_bytes: int, stride_bytes: int, max_bytes: int | 
             text = data.decode("utf-8")
         if max_bytes is not None and total + len(data) > max_bytes and out:
             break
-        tokens = document_tokens(tokenizer, [text], lengths)[0] if tokenizer is not None else None
+        tokens = read(text) if read is not None else None  # (ids, starts, ends)
         for start, score_from, end in window_cuts(len(data), data, context_bytes, stride_bytes):
             ids = ends = None
             if tokens is not None:
                 # the first token scored here may start before the window (with little context, or none):
                 # the window then reaches back to its first byte, read as context
-                first = int(np.searchsorted(tokens[1], score_from, side="right"))
-                if first < len(tokens[1]):
-                    start = min(start, int(tokens[1][first] - lengths[tokens[0][first]]))
-                ids, ends = tokens_inside(*tokens, lengths, start, end)
+                first = int(np.searchsorted(tokens[2], score_from, side="right"))
+                if first < len(tokens[2]):
+                    start = min(start, int(tokens[1][first]))
+                ids, ends = tokens_inside(*tokens, start, end)
             out.append(Window(data[start:end], score_from - start, d, start, ids, ends))
         total += len(data)
     return out
@@ -236,11 +255,12 @@ class WindowSampler:
                                                                   (sizes > 0).astype(np.int64)))])
 
     def _doc_tokens(self, d: int):
-        """Document d's (ids, exclusive byte ends), the ends summed here: one document at a time keeps the
-        memory of a corpus of gigabytes at its ids."""
+        """Document d's (ids, byte starts, exclusive byte ends), the ends summed here: one document at a time
+        keeps the memory of a corpus of gigabytes at its ids."""
         ids, token_starts, lengths = self.tokens
         doc_ids = np.asarray(ids[token_starts[d]:token_starts[d + 1]], dtype=np.int64)
-        return doc_ids, np.cumsum(lengths[doc_ids])
+        ends = np.cumsum(lengths[doc_ids])
+        return doc_ids, ends - lengths[doc_ids], ends
 
     def sample(self, batch_size: int) -> list[Window]:
         picks = self.rng.integers(0, self.cum_starts[-1], size=batch_size)
@@ -256,7 +276,7 @@ class WindowSampler:
             ids = ends = None
             if self.tokens is not None:  # the document's tokens inside the window; the window shrinks to them
                 lengths = self.tokens[2]
-                ids, ends = tokens_inside(*self._doc_tokens(int(d)), lengths, s - begin, e - begin)
+                ids, ends = tokens_inside(*self._doc_tokens(int(d)), s - begin, e - begin)
                 if ids:
                     first = ends[0] - int(lengths[ids[0]])
                     s, e, ends = s + first, s + ends[-1], tuple(x - first for x in ends)
@@ -288,7 +308,8 @@ def seen_windows(texts, context_bytes: int, batch_size: int, train_bytes: int, s
     return out
 
 
-def _pad(rows: list[list[int]], value: int, width: int | None = None) -> torch.Tensor:
+def pad_rows(rows: list[list[int]], value: int, width: int | None = None) -> torch.Tensor:
+    """(B, width) long tensor of ``rows``, each filled out with ``value`` (width: the longest row's, at least 1)."""
     width = width or max((len(r) for r in rows), default=0) or 1
     out = torch.full((len(rows), width), value, dtype=torch.long)
     for i, r in enumerate(rows):
@@ -319,7 +340,7 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
     from their first byte). ``score_mask`` marks each window's scored span."""
     windows = [as_window(w) for w in windows]
     byte_rows = [list(w.data) for w in windows]
-    batch = Batch(bytes=_pad(byte_rows, 0), byte_mask=_pad([[1] * len(r) for r in byte_rows], 0).bool())
+    batch = Batch(bytes=pad_rows(byte_rows, 0), byte_mask=pad_rows([[1] * len(r) for r in byte_rows], 0).bool())
     positions = torch.arange(batch.bytes.shape[1])[None, :]
     batch.score_mask = batch.byte_mask & (positions >= torch.tensor([w.score_from for w in windows])[:, None])
     if kind == "bytes":
@@ -337,10 +358,10 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
                 t = w.data.decode("utf-8")
                 ids.append(tokenizer.encode(t, add_special_tokens=False).ids)
                 ends.append([end - 1 for _, end in token_byte_spans(tokenizer, t)])
-        batch.ids = _pad([[bos] + r[:-1] for r in ids], bos)
-        batch.targets = _pad(ids, -100)
+        batch.ids = pad_rows([[bos] + r[:-1] for r in ids], bos)
+        batch.targets = pad_rows(ids, -100)
         batch.target_mask = batch.targets >= 0
-        batch.token_end = _pad(ends, 0)
+        batch.token_end = pad_rows(ends, 0)
         return batch
     if kind == "words":
         batch.word_len, batch.word_start = _word_table(windows, max_word_bytes)

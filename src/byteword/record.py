@@ -79,8 +79,8 @@ class RunRecord:
 
     @property
     def tokenizer(self) -> str:
-        """The BPE tokenizer's name, or "bytes"."""
-        return self.model.tokenizer_name or "bytes"
+        """The BPE tokenizer's name, "bytes", or "own" for a pretrained model's own tokenizer."""
+        return self.model.reads
 
     @property
     def flops_per_byte_target(self) -> float | None:

@@ -96,6 +96,11 @@ def study_points(models: dict[str, ModelConfig], scaling: dict, training: dict) 
     clash = [k for k in ("flops_per_byte", "train_flops") if training.get(k) is not None]
     if clash:
         raise ValueError(f"training.{clash[0]} is set, but a scaling study derives it from each budget; remove it")
+    imported = [name for name, cfg in models.items() if cfg.imported]
+    if imported:
+        raise ValueError(f"model {imported[0]!r} is an outside model that byteword does not train, but a scaling "
+                         "study trains every model it lists at each budget; score it in an experiment without a "
+                         "scaling section")
     if scaling["reference"] not in models:
         raise ValueError(f"scaling.reference {scaling['reference']!r} is not a model of the config "
                          f"({', '.join(models)})")

@@ -13,7 +13,9 @@ log_to(snakemake.log[0])
 models = pd.concat([pd.read_parquet(p) for p in snakemake.input.models], ignore_index=True)
 records = [read_record(p) for p in snakemake.input.meta]
 extra = pd.DataFrame([{"model": r.model.name, "seed": str(r.seed), "variant": r.model.describe(),
-                       "flops_per_byte": r.flops_per_byte, "train_flops": r.train_flops, "lr": r.training.lr,
+                       "imported": r.model.imported,
+                       "flops_per_byte": r.flops_per_byte, "train_flops": r.train_flops,
+                       "lr": r.training.lr if r.steps else float("nan"),  # an imported model: not trained here
                        **r.params} for r in records])
 models = models.merge(extra, on=["model", "seed"], how="left").assign(kind="model")
 models["bytes_per_chunk"] = (models["n_bytes"] / models["n_chunks"]).where(models["n_chunks"] > 0)

@@ -36,10 +36,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from byteword.data import Window, char_start, document_tokens, tokens_inside
+from byteword.data import Window, char_start, token_reader, tokens_inside
 from byteword.evaluation.paired import bpb_tables, run_summary
 from byteword.segment import split_words
-from byteword.tokenization import token_byte_lengths
 
 BUCKETS = (("unseen", 0, 0), ("1-10", 1, 10), ("11-100", 11, 100), (">100", 101, None))
 TARGET_WORD = re.compile(r" \w+")  # one space, then letters/digits: a whole word that a space ends
@@ -72,11 +71,11 @@ def next_word_positions(texts, counts: Counter, context_bytes: int, max_word_byt
     context = context_bytes - max_word_bytes - 1
     if context < 1:
         raise ValueError(f"context_bytes {context_bytes} leaves no context before a word of {max_word_bytes} bytes")
-    lengths = token_byte_lengths(tokenizer) if tokenizer is not None else None
+    read = token_reader(tokenizer) if tokenizer is not None else None
     rows = []
     for d, text in enumerate(texts):
         data, words, offset = text.encode("utf-8"), split_words(text), 0
-        tokens = document_tokens(tokenizer, [text], lengths)[0] if tokenizer is not None else None
+        tokens = read(text) if read is not None else None  # (ids, starts, ends)
         for w, following in zip(words, words[1:] + [""]):
             n = len(w.encode("utf-8"))
             if offset >= context and n <= max_word_bytes and TARGET_WORD.fullmatch(w) and ends_word(following):
@@ -84,8 +83,8 @@ def next_word_positions(texts, counts: Counter, context_bytes: int, max_word_byt
                 count = counts.get(w[1:], 0)
                 window = Window(data[start : offset + n + 1], 0, d, start)
                 if tokens is not None:  # up to the end of the token that opens the next word
-                    end = int(tokens[1][np.searchsorted(tokens[1], offset + n, side="right")])
-                    ids, ends = tokens_inside(*tokens, lengths, start, end)
+                    end = int(tokens[2][np.searchsorted(tokens[2], offset + n, side="right")])
+                    ids, ends = tokens_inside(*tokens, start, end)
                     window = Window(data[start:end], 0, d, start, ids, ends)
                 rows.append({"window": window, "start": offset - start,
                              "end": offset - start + n, "word": w[1:], "count": count, "bucket": bucket_of(count)})

@@ -22,6 +22,7 @@ FAMILIES = {
     "megabyte": "byteword.models.megabyte:Megabyte",
     "hnet": "byteword.models.hnet:HNet",
     "blt": "byteword.models.blt:BLT",
+    "pretrained": "byteword.models.pretrained:Pretrained",
 }
 PARTS = ("embedding", "encoder", "backbone", "decoder")
 READINGS = ("input", "output")  # the keys of every family's word_readings

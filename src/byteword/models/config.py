@@ -43,6 +43,9 @@ class ModelConfig:
     lr: float | None = None  # overrides training.lr for this model (learning-rate sweeps)
 
     family: ClassVar[str] = ""  # the registry's key, set by each family's config class
+    # True for a model byteword does not train (an outside pretrained model): the workflow imports it instead of
+    # pretraining it, and scores it on one seed, since scoring it again would give the same numbers
+    imported: ClassVar[bool] = False
 
     def check(self) -> None:
         """Raise ``ConfigError`` naming the model where fields disagree (overridden per family)."""
@@ -54,6 +57,17 @@ class ModelConfig:
     @property
     def tokenizer_name(self) -> str | None:
         """The BPE tokenizer the model reads (such as "bpe1024"), None for a model of raw bytes."""
+        return None
+
+    @property
+    def reads(self) -> str:
+        """What the model reads, for the tokenizer column of results: its BPE tokenizer's name, or "bytes"."""
+        return self.tokenizer_name or "bytes"
+
+    @property
+    def stated_train_flops(self) -> float | None:
+        """The training FLOPs an imported model's entry states it was trained with elsewhere; None for the rest
+        (byteword counts the FLOPs of what it trains)."""
         return None
 
     @property

@@ -1,33 +1,47 @@
-"""A Hugging Face ``transformers`` causal language model with its own tokenizer, scored on byteword's bytes
-(not yet a family of the registry: the workflow's rules do not read it yet).
+"""An outside Hugging Face ``transformers`` causal language model with its own tokenizer, scored on byteword's
+bytes beside the models byteword trains (evaluation only: the workflow imports it, ``byteword.importing``,
+and never trains it).
 
 - **Where scoring starts.** Every token of a window is predicted, the first from a start token: the
   tokenizer's BOS, else its EOS (GPT-2 and Pythia have only ``<|endoftext|>``, which separates documents in
   their training data); a tokenizer with neither is refused.
-- **Byte spans.** Each token's log-likelihood is credited to the last byte it covers, as for byteword's BPE
-  model. The tokenizer's offsets are in characters; a character's bytes end where the character ends, so a
-  token ends at the last byte of the last character it touches. Tokens that split a character (byte-level
-  BPE cuts "é" into two) both report that character, and both are credited to its last byte: the bytes of a
-  character are paid for once it is complete. Ends never move backwards (a token of trimmed whitespace
-  keeps the previous token's end), so every log-likelihood lands inside the window and the sum over a
-  window is the log-probability of its tokens.
+- **Byte spans.** Each document is tokenized once by the model's own tokenizer, and each token's
+  log-likelihood is credited to the last byte it covers, as for byteword's BPE model: a window scores the
+  tokens whose last byte lies in its scored span. The tokenizer's offsets are in characters; a character's
+  bytes end where the character ends, so a token ends at the last byte of the last character it touches.
+  Tokens that split a character (byte-level BPE cuts "é" into two) both report that character, and both are
+  credited to its last byte: the bytes of a character are paid for once it is complete. Ends never move
+  backwards (a token of trimmed whitespace keeps the previous token's end), so the tokens tile the bytes and
+  a window's sum is the log-probability of its tokens.
 - **Refusals.** A tokenizer that does not give back the text it encoded (one that lowercases, or normalises
   Unicode) would score other bytes than the other models read: it is refused, naming the model and the
-  first text it fails on. ``trust_remote_code`` is never set."""
+  first text it fails on. So is a window of more tokens than the model has positions. ``trust_remote_code``
+  is never set.
+- **FLOPs** follow ``byteword.flops``' convention: 2 per weight of every matmul per token (the output head
+  included, embedding lookups free) and 2·2·T·d per token and layer for attention."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from byteword.data import Batch, as_window, collate
+from byteword.data import Batch, as_window, collate, pad_rows
 from byteword.models.config import ConfigError, LevelConfig, ModelConfig
 from byteword.models.output import ModelOutput
 from byteword.models.protocol import LanguageModel
-from byteword.models.transformer import credit_tokens
+from byteword.models.transformer import credit_tokens, read_words, token_greedy_hits, token_read_positions
+from byteword.provenance import atomic_path
+
+HF_FOLDER = "hf"  # the model and tokenizer inside its pretrain folder, as save_pretrained writes them
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,77 +51,182 @@ class PretrainedConfig(ModelConfig):
     backbone: LevelConfig | None = None  # not sized: the model is what it is
 
     family: ClassVar[str] = "pretrained"
+    imported: ClassVar[bool] = True
 
     def describe(self) -> str:
         return self.path
 
+    @property
+    def reads(self) -> str:
+        return "own"
+
+    @property
+    def stated_train_flops(self) -> float | None:
+        return self.train_flops
+
+
+class OwnTokenizer:
+    """A pretrained model's own (fast) tokenizer as byteword's windows read it: ``byte_tokens(text)`` gives the
+    ids of ``text`` and each token's byte offsets (``byteword.data.token_reader``)."""
+
+    def __init__(self, hf_tokenizer, label: str):
+        self.hf, self.label = hf_tokenizer, label
+
+    def byte_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, starts, ends) of ``text``'s tokens, byte offsets with exclusive ends; ``text`` must come back
+        whole from its ids."""
+        enc = self.hf(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = np.asarray(enc["input_ids"], dtype=np.int64)
+        back = self.hf.decode(enc["input_ids"], clean_up_tokenization_spaces=False)
+        if back != text:
+            raise ConfigError(f"model {self.label}: its tokenizer does not reproduce the text {text[:60]!r} (it "
+                              f"gives back {back[:60]!r}), so it would score other bytes than the other models read")
+        points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        width = 1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)  # UTF-8 bytes per character
+        char_end = np.concatenate([[0], np.cumsum(width)])  # char_end[c]: bytes in text[:c]
+        touched = char_end[[end for _, end in enc["offset_mapping"]]]
+        # ends never move backwards, and the first token holds at least the first byte
+        ends = np.maximum.accumulate(np.maximum(touched, 1)) if len(ids) else touched
+        return ids, np.concatenate([[0], ends[:-1]]).astype(np.int64), ends.astype(np.int64)
+
+
+def first_bytes(hf_tokenizer, vocab_size: int) -> list[int]:
+    """(vocab_size,) the first byte each id stands for (-1 for special ids and ids without a token): through
+    the byte alphabet of a byte-level tokenizer (GPT-2, Pythia), else the token's text with "▁" read as a
+    space and "<0xNN>" as byte NN (SentencePiece's conventions)."""
+    from byteword.tokenization import unicode_to_byte
+
+    decoder = json.dumps(json.loads(hf_tokenizer.backend_tokenizer.to_str()).get("decoder"))
+    byte_level, u2b = "ByteLevel" in decoder, unicode_to_byte()
+    specials = set(hf_tokenizer.all_special_ids)
+    out = []
+    for i, token in enumerate(hf_tokenizer.convert_ids_to_tokens(list(range(vocab_size)))):
+        if i in specials or not token:
+            out.append(-1)
+        elif byte_level:
+            out.append(u2b.get(token[0], -1))
+        elif m := re.fullmatch(r"<0x([0-9A-Fa-f]{2})>", token):
+            out.append(int(m[1], 16))
+        else:
+            out.append(token.replace("\u2581", " ").encode("utf-8")[0])
+    return out
+
 
 class Pretrained(LanguageModel):
     Config = PretrainedConfig
-    # the input embeddings and heads of the architectures the full config lists (Llama, GPT-2, Pythia); the rest
-    # of the checkpoint counts as its backbone
-    PARTS = {"embedding": ("lm.model.embed_tokens.", "lm.lm_head.", "lm.transformer.wte.", "lm.embed_out.",
-                           "lm.gpt_neox.embed_in."), "backbone": ("lm.",)}
+    PARTS = {"backbone": ("lm.",)}  # each model's own: its embedding modules and head are its embedding part
 
-    def __init__(self, cfg: PretrainedConfig, lm, tokenizer):
+    def __init__(self, cfg: PretrainedConfig, lm, hf_tokenizer):
         super().__init__(cfg)
-        self.lm, self.tokenizer = lm, tokenizer
-        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        self.lm = lm
+        label = f"'{cfg.name}' ({cfg.path})"
+        self.own = OwnTokenizer(hf_tokenizer, label)
+        start = hf_tokenizer.bos_token_id if hf_tokenizer.bos_token_id is not None else hf_tokenizer.eos_token_id
         if start is None:
-            raise ConfigError(f"model '{cfg.name}' ({cfg.path}): its tokenizer has neither a BOS nor an EOS token "
-                              "to start scoring from")
+            raise ConfigError(f"model {label}: its tokenizer has neither a BOS nor an EOS token to start scoring from")
         self.start_id = start
+        head = lm.get_output_embeddings()
+        embedding = [f"{n}." for n, m in self.named_modules() if isinstance(m, nn.Embedding) or m is head]
+        self.PARTS = {"embedding": tuple(embedding), "backbone": ("lm.",)}
+        self.max_positions = getattr(lm.config, "max_position_embeddings", None)
+        self.register_buffer("first_bytes", torch.tensor(first_bytes(hf_tokenizer, head.weight.shape[0])),
+                             persistent=False)
 
     @classmethod
     def build(cls, cfg: PretrainedConfig, tokenizer=None, upstream=None) -> "Pretrained":
+        return cls.load(cfg, cfg.path)
+
+    @classmethod
+    def from_run(cls, cfg: PretrainedConfig, run_dir: Path, tokenizer=None) -> "Pretrained":
+        """The copy ``save_copy`` wrote into the pretrain folder (no download)."""
+        return cls.load(cfg, str(Path(run_dir) / HF_FOLDER))
+
+    @classmethod
+    def load(cls, cfg: PretrainedConfig, source: str) -> "Pretrained":
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        hf_tokenizer = AutoTokenizer.from_pretrained(cfg.path, trust_remote_code=False)
+        try:
+            hf_tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
+            lm = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=False)
+        except (OSError, ValueError) as e:
+            where = "folder" if Path(source).is_dir() else "hub id (no such local folder)"
+            raise ConfigError(f"model '{cfg.name}': cannot load {source!r} as a Hugging Face {where}: {e}") from e
         if not hf_tokenizer.is_fast:
             raise ConfigError(f"model '{cfg.name}' ({cfg.path}): its tokenizer gives no character offsets (not a "
                               "fast tokenizer), so its tokens cannot be credited to bytes")
-        lm = AutoModelForCausalLM.from_pretrained(cfg.path, trust_remote_code=False)
         return cls(cfg, lm, hf_tokenizer)
 
-    def tokens(self, text: str) -> tuple[list[int], list[int]]:
-        """The ids of ``text`` and the index of the last byte each covers (``text`` must come back whole)."""
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-        ids = enc["input_ids"]
-        back = self.tokenizer.decode(ids, clean_up_tokenization_spaces=False)
-        if back != text:
-            raise ConfigError(f"model '{self.cfg.name}' ({self.cfg.path}): its tokenizer does not reproduce the "
-                              f"text {text[:60]!r} (it gives back {back[:60]!r}), so it would score other bytes "
-                              "than the other models read")
-        char_end = [0]  # char_end[c]: bytes in text[:c]
-        for ch in text:
-            char_end.append(char_end[-1] + len(ch.encode("utf-8")))
-        ends, last = [], 0
-        for _, end in enc["offset_mapping"]:
-            last = max(last, char_end[end] - 1)
-            ends.append(last)
-        return ids, ends
+    def window_tokenizer(self, tokenizer=None) -> OwnTokenizer:
+        return self.own
+
+    def save_copy(self, run_dir: Path) -> None:
+        """The model and its tokenizer into ``run_dir/hf`` (written aside, then renamed), for ``from_run``."""
+        tmp = atomic_path(Path(run_dir) / HF_FOLDER)
+        self.lm.save_pretrained(tmp)
+        self.own.hf.save_pretrained(tmp)
+        os.replace(tmp, Path(run_dir) / HF_FOLDER)
 
     def collate(self, windows, tokenizer=None) -> Batch:
-        """A batch of kind "bpe" in this model's own ids: inputs start from ``start_id``."""
+        """A batch of kind "bpe" in this model's own ids: inputs start from ``start_id``; each window's tokens
+        are its document's (``eval_windows``) or, for plain bytes, its own text's."""
+        windows = [as_window(w) for w in windows]
         batch = collate(windows, "bytes")  # the bytes, their mask and the scored span
-        ids, ends = zip(*(self.tokens(as_window(w).data.decode("utf-8")) for w in windows))
-        width = max(map(len, ids))
-        pad = lambda rows, value: torch.tensor([list(r) + [value] * (width - len(r)) for r in rows])  # noqa: E731
-        batch.ids = pad([[self.start_id, *r[:-1]] for r in ids], self.start_id)
-        batch.targets = pad(ids, -100)
+        ids, ends = [], []
+        for w in windows:
+            if w.token_ids is not None:
+                w_ids, w_ends = list(w.token_ids), list(w.token_ends)
+            else:
+                w_ids, _, w_ends = (a.tolist() for a in self.own.byte_tokens(w.data.decode("utf-8")))
+            ids.append(w_ids)
+            ends.append([e - 1 for e in w_ends])  # (T,) last byte of each token
+        longest = max(map(len, ids))
+        if self.max_positions is not None and longest > self.max_positions:
+            raise ConfigError(f"model {self.own.label}: a window of {len(windows[0].data)} bytes or so holds "
+                              f"{longest} of its tokens, more than its {self.max_positions} positions; lower "
+                              "training.context_bytes")
+        batch.ids = pad_rows([[self.start_id, *r[:-1]] for r in ids], self.start_id)
+        batch.targets = pad_rows(ids, -100)
         batch.target_mask = batch.targets >= 0
-        batch.token_end = pad(ends, 0)
+        batch.token_end = pad_rows(ends, 0)
         return batch
 
+    def final_states(self, ids: torch.Tensor, mask: torch.Tensor | None = None):
+        """(B, T) ids -> the model's output and (B, T, d) states of its last layer."""
+        out = self.lm(input_ids=ids, attention_mask=None if mask is None else mask.long(), output_hidden_states=True)
+        return out, out.hidden_states[-1]
+
     def forward(self, batch) -> ModelOutput:
-        out = self.lm(input_ids=batch.ids, attention_mask=batch.target_mask.long(), output_hidden_states=True)
+        out, h = self.final_states(batch.ids, batch.target_mask)
         logp = F.log_softmax(out.logits.float(), dim=-1)
         lp = logp.gather(-1, batch.targets.clamp(min=0)[..., None])[..., 0] * batch.target_mask  # (B, T)
-        byte_lp, boundaries, _, _ = credit_tokens(lp, batch)
+        byte_lp, boundaries = credit_tokens(lp, batch)
+        hits = {} if self.training else token_greedy_hits(logp, batch, self.first_bytes)
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
-                           hidden={"token": out.hidden_states[-1]})
+                           hidden={"token": h}, **hits)
+
+    def text_states(self, out) -> torch.Tensor:
+        return out.hidden["token"]
+
+    def read_positions(self, batch, row: int, a: int, b: int) -> torch.Tensor:
+        return token_read_positions(batch, row, a, b)
+
+    @torch.no_grad()
+    def word_readings(self, batch) -> dict[str, torch.Tensor]:
+        """``input``: the mean input embedding of the tokens its tokenizer gives " word" alone; ``output``: the
+        last layer's state once it has read them after the start token (as for byteword's BPE model)."""
+        units, mask = batch.targets.clamp(min=0), batch.target_mask
+        return read_words(units, mask, self.lm.get_input_embeddings(), lambda ids: self.final_states(ids)[1],
+                          self.start_id)
 
     def analytic_flops(self, batch) -> float:
-        """Forward FLOPs of a one-window batch: 2 per non-embedding weight per input token (attention's
-        own FLOPs are left out: the architecture is the checkpoint's)."""
-        return 2.0 * self.lm.num_parameters(exclude_embeddings=True) * batch.ids.shape[1]
+        """Forward FLOPs of a one-window batch of T tokens: every weight but the embedding lookups' (the
+        output head's too, tied or not), and attention over the T positions."""
+        T = batch.ids.shape[1]
+        head = self.lm.get_output_embeddings().weight
+        lookups = {id(p) for m in self.lm.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+        # the matrices of its matmuls (norm gains and biases, one-dimensional, are free)
+        weights = sum(p.numel() for p in self.lm.parameters()
+                      if p.dim() >= 2 and id(p) not in lookups and p is not head)
+        c = self.lm.config
+        return T * (2.0 * (weights + head.numel()) + c.num_hidden_layers * 4.0 * T * c.hidden_size)
+

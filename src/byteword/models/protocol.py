@@ -9,6 +9,11 @@ these attributes and methods, so they never branch on a family; a family's file 
 - ``PARTS``: parameter-name prefixes per part (embedding, encoder, backbone, decoder) for counts;
 - ``build(cfg, tokenizer, upstream)``: the model, given the tokenizer when ``cfg.tokenizer_name`` names one
   and the trained upstream model when ``cfg.upstream`` names one (``byteword.models.config.Upstream``);
+- ``from_run(cfg, run_dir, tokenizer)``: the model a pretrain folder holds (by default: built, then its
+  ``model.safetensors`` loaded);
+- ``save_copy(run_dir)``: an imported model's copy in its pretrain folder (``byteword.importing``);
+- ``window_tokenizer(tokenizer)``: the tokenizer whose tokens its evaluation windows carry (the BPE tokenizer
+  it reads, None for bytes; a pretrained model's own);
 - ``fit_to_training_split(windows)``: whatever the family fixes from training windows before its first step
   (BLT's entropy threshold), kept in its state dict;
 - ``collate(windows, tokenizer)``: the batch it reads from evaluation or training windows;
@@ -25,9 +30,11 @@ these attributes and methods, so they never branch on a family; a family's file 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import ClassVar
 
 import torch
+from safetensors.torch import load_model
 from torch import nn
 
 from byteword.data import Batch, collate
@@ -52,6 +59,24 @@ class LanguageModel(nn.Module):
         model's, so that the trained model loads on its own); without one, it builds an untrained upstream of
         the configured shape (for sizing and tests)."""
         return cls(cfg)
+
+    @classmethod
+    def from_run(cls, cfg: ModelConfig, run_dir: Path, tokenizer=None) -> "LanguageModel":
+        """The model saved in ``run_dir`` (a pretrain folder): built from ``cfg``, its weights loaded from
+        ``model.safetensors`` (a frozen upstream model's too: they are saved with the model's)."""
+        model = cls.build(cfg, tokenizer)
+        load_model(model, str(Path(run_dir) / "model.safetensors"))
+        return model
+
+    def save_copy(self, run_dir: Path) -> None:
+        """An imported model's copy in its pretrain folder, which ``from_run`` reads back (only families whose
+        config is ``imported`` have one)."""
+        raise NotImplementedError(f"{type(self).__name__} is trained by byteword, not imported")
+
+    def window_tokenizer(self, tokenizer):
+        """The tokenizer whose tokens this model's evaluation windows carry (``byteword.data.eval_windows``):
+        the BPE tokenizer it reads, or None for a model of bytes."""
+        return tokenizer
 
     def fit_to_training_split(self, windows: list[bytes]) -> None:
         """Fix, before the first training step, what the family derives from training windows (a no-op

@@ -36,18 +36,60 @@ class TransformerConfig(ModelConfig):
         return self.tokenizer
 
 
-def credit_tokens(lp: torch.Tensor, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def token_starts(batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, T) first byte of every token of a batch of kind "bpe" (one after the previous token's end, the first
+    at 0) and (B, T) bool, True at the real tokens that hold a byte of their own (not the second piece of a
+    character a pretrained model's tokenizer splits, which ends where the first piece does)."""
+    starts = torch.cat([torch.zeros_like(batch.token_end[:, :1]), batch.token_end[:, :-1] + 1], dim=1)
+    return starts, batch.target_mask & (starts <= batch.token_end)
+
+
+def credit_tokens(lp: torch.Tensor, batch) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, T) log-likelihoods of a batch of kind "bpe"'s target tokens (0 at padding) -> (B, W) credited to
-    the last byte each token covers, (B, W) bool True at each token's first byte, and the (n,) row and (B, T)
-    first byte of every real token: a token starts one byte after the previous one ends, the first at 0."""
+    the last byte each token covers, and (B, W) bool True at the first byte of each token."""
     byte_lp = torch.zeros_like(batch.bytes, dtype=lp.dtype)
     byte_lp.scatter_add_(1, batch.token_end.clamp(min=0), lp)
-    starts = torch.cat([torch.zeros_like(batch.token_end[:, :1]), batch.token_end[:, :-1] + 1], dim=1)
+    starts, opens = token_starts(batch)
     boundaries = torch.zeros_like(batch.byte_mask)
+    boundaries[opens.nonzero(as_tuple=True)[0], starts[opens]] = True
+    return byte_lp, boundaries
+
+
+def token_greedy_hits(logp, batch, first_bytes: torch.Tensor) -> dict:
+    """Hits of token predictions on bytes (``first_bytes`` (V,) the first byte each id stands for, -1 where
+    none): a byte hits when every token credited to it was the top choice (two pieces of one character are
+    both), and the first byte of the top token lands on the byte where the prediction starts (a top token
+    " and" still starts a word)."""
     mask = batch.target_mask
-    rows = mask.nonzero(as_tuple=True)[0]
-    boundaries[rows, starts[mask]] = True
-    return byte_lp, boundaries, rows, starts
+    top = logp.argmax(-1)  # (B, T)
+    misses = torch.zeros_like(batch.bytes)
+    misses.index_put_((mask.nonzero(as_tuple=True)[0], batch.token_end[mask]), (top != batch.targets)[mask].long(),
+                      accumulate=True)
+    starts, opens = token_starts(batch)
+    rows = opens.nonzero(as_tuple=True)[0]
+    start_hit = torch.zeros_like(batch.byte_mask)
+    start_hit[rows, starts[opens]] = first_bytes[top[opens]] == batch.bytes[rows, starts[opens]]
+    return {"byte_hit": misses == 0, "start_hit": start_hit}
+
+
+def token_read_positions(batch, row: int, a: int, b: int) -> torch.Tensor:
+    """Positions of the token states that have just read bytes [a, b) of a batch of kind "bpe"'s window
+    ``row``: those after each token whose last byte lies in [a, b) (a token state at i has read tokens < i)."""
+    ends = batch.token_end[row][batch.target_mask[row]]  # (T,) last byte of each token
+    return ((ends >= a) & (ends < b)).nonzero()[:, 0] + 1
+
+
+def read_words(units, mask, embed, states, start_id: int) -> dict[str, torch.Tensor]:
+    """The two readings of one-word windows read as (B, n) units (bytes or token ids; padding after each
+    word) with (B, n) ``mask``: ``input`` (B, d) the mean of ``embed(units)`` over the word, ``output`` (B, d)
+    the state ``states`` (ids (B, n+1) -> (B, n+1, d)) gives at the position that has read the whole word
+    after ``start_id``. Padding comes after each word, so causal attention keeps it out of both."""
+    emb = embed(units)  # (B, n, d)
+    m = mask[..., None].to(emb.dtype)
+    ids = torch.cat([torch.full_like(units[:, :1], start_id), units], dim=1)  # (B, n+1)
+    h = states(ids)  # (B, n+1, d)
+    last = mask.sum(1)  # (B,) the position that has read every unit of its word
+    return {"input": (emb * m).sum(1) / m.sum(1).clamp(min=1), "output": h[torch.arange(len(last)), last]}
 
 
 class Transformer(LanguageModel):
@@ -90,8 +132,7 @@ class Transformer(LanguageModel):
         in [a, b) (a token state at i has read tokens < i)."""
         if self.reads_bytes:
             return super().read_positions(batch, row, a, b)
-        ends = batch.token_end[row][batch.target_mask[row]]  # (T,) last byte of each token
-        return ((ends >= a) & (ends < b)).nonzero()[:, 0] + 1
+        return token_read_positions(batch, row, a, b)
 
     def token_embeddings(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         return None if self.reads_bytes else (self.embed.weight, self.head.weight)
@@ -113,22 +154,10 @@ class Transformer(LanguageModel):
         if self.reads_bytes:
             return ModelOutput(byte_logprobs=lp, byte_mask=batch.byte_mask, hidden={"byte": h},
                                **byte_greedy_hits(logp, targets, self.training))
-        byte_lp, boundaries, rows, starts = credit_tokens(lp, batch)
+        byte_lp, boundaries = credit_tokens(lp, batch)
+        hits = {} if self.training else token_greedy_hits(logp, batch, self.first_bytes)
         return ModelOutput(byte_logprobs=byte_lp, byte_mask=batch.byte_mask, boundaries=boundaries,
-                           hidden={"token": h}, **self.token_greedy_hits(logp, batch, rows, starts))
-
-    def token_greedy_hits(self, logp, batch, rows, starts) -> dict:
-        """Hits of BPE predictions on bytes: a token's hit lands on its last byte, and the first byte of the
-        top token lands on the byte where the prediction starts (a top token " and" still starts a word)."""
-        if self.training:
-            return {}
-        mask = batch.target_mask
-        top = logp.argmax(-1)  # (B, T)
-        byte_hit = torch.ones_like(batch.byte_mask)
-        byte_hit[rows, batch.token_end[mask]] = (top == batch.targets)[mask]
-        start_hit = torch.zeros_like(batch.byte_mask)
-        start_hit[rows, starts[mask]] = self.first_bytes[top[mask]] == batch.bytes[rows, starts[mask]]
-        return {"byte_hit": byte_hit, "start_hit": start_hit}
+                           hidden={"token": h}, **hits)
 
     def analytic_flops(self, batch) -> float:
         """Forward FLOPs of a one-window batch: the stack over every input position, then the head."""
@@ -156,9 +185,4 @@ class Transformer(LanguageModel):
 
         Batch padding comes after each word, so causal attention keeps it out of both readings."""
         units, mask = self.word_units(batch)  # (B, n), (B, n)
-        emb = self.embed(units)  # (B, n, d)
-        m = mask[..., None].to(emb.dtype)
-        ids = torch.cat([torch.full_like(units[:, :1], self.bos_id), units], dim=1)  # (B, n+1)
-        h = self.hidden_states(ids)  # (B, n+1, d)
-        last = mask.sum(1)  # (B,) the position that has read every unit of its word
-        return {"input": (emb * m).sum(1) / m.sum(1).clamp(min=1), "output": h[torch.arange(len(last)), last]}
+        return read_words(units, mask, self.embed, self.hidden_states, self.bos_id)

@@ -48,23 +48,30 @@ def training_curves(metrics: pd.DataFrame):
 
 def pareto(summary: pd.DataFrame):
     """Test BPB (95% CI) against training FLOPs, one point per model coloured by family; the line joins
-    the models no other model beats on both axes."""
-    models = summary[summary["kind"] == "model"].sort_values("train_flops")
+    the models no other model beats on both axes. Imported models (trained elsewhere, on other data) are
+    hollow and stay off the front; those whose training FLOPs are not given are left out."""
+    models = summary[(summary["kind"] == "model") & summary["train_flops"].notna()].sort_values("train_flops")
+    outside = models.get("imported", pd.Series(False, index=models.index)).fillna(False).astype(bool)
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     colors = dict(zip(models["family"].unique(), plt.get_cmap("tab10").colors))
-    for _, r in models.iterrows():
+    for i, r in models.iterrows():
+        face = "none" if outside[i] else colors[r["family"]]
         ax.errorbar(r["train_flops"], r["value"], yerr=[[r["value"] - r["ci_low"]], [r["ci_high"] - r["value"]]],
-                    fmt="o", color=colors[r["family"]], capsize=3)
+                    fmt="o", color=colors[r["family"]], mfc=face, capsize=3)
         ax.annotate(r["model"], (r["train_flops"], r["value"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    front = models[models["value"] <= models["value"].cummin()]  # sorted by FLOPs: each beats all cheaper ones
+    trained = models[~outside]
+    front = trained[trained["value"] <= trained["value"].cummin()]  # sorted by FLOPs: each beats all cheaper ones
     ax.step(front["train_flops"], front["value"], where="post", color="gray", lw=1, ls="--", label="Pareto front")
+    elsewhere = set(models.loc[outside, "family"])
     for family, color in colors.items():
-        ax.plot([], [], "o", color=color, label=family)
+        label = f"{family} (trained elsewhere, on other data)" if family in elsewhere else family
+        ax.plot([], [], "o", color=color, mfc="none" if family in elsewhere else color, label=label)
     ax.set(xscale="log", xlabel="training FLOPs (3 × forward)", ylabel="test bits per byte (95% CI)",
            title="Quality against compute")
     sci = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:.0e}".replace("e+", "e"))
     ax.xaxis.set_major_formatter(sci)
-    ax.xaxis.set_minor_formatter(sci)  # the models often span less than a decade
+    if models["train_flops"].max() < 10 * models["train_flops"].min():  # within a decade: label the minor ticks
+        ax.xaxis.set_minor_formatter(sci)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
