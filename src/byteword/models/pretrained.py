@@ -179,11 +179,11 @@ class Pretrained(LanguageModel):
                 w_ids, _, w_ends = (a.tolist() for a in self.own.byte_tokens(w.data.decode("utf-8")))
             ids.append(w_ids)
             ends.append([e - 1 for e in w_ends])  # (T,) last byte of each token
-        longest = max(map(len, ids))
-        if self.max_positions is not None and longest > self.max_positions:
-            raise ConfigError(f"model {self.own.label}: a window of {len(windows[0].data)} bytes or so holds "
-                              f"{longest} of its tokens, more than its {self.max_positions} positions; lower "
-                              "training.context_bytes")
+        longest = max(range(len(ids)), key=lambda k: len(ids[k]))
+        if self.max_positions is not None and len(ids[longest]) > self.max_positions:
+            raise ConfigError(f"model {self.own.label}: a window of {len(windows[longest].data)} bytes holds "
+                              f"{len(ids[longest])} of its tokens, more than its {self.max_positions} positions; "
+                              "lower training.context_bytes")
         batch.ids = pad_rows([[self.start_id, *r[:-1]] for r in ids], self.start_id)
         batch.targets = pad_rows(ids, -100)
         batch.target_mask = batch.targets >= 0
@@ -219,8 +219,9 @@ class Pretrained(LanguageModel):
                           self.start_id)
 
     def analytic_flops(self, batch) -> float:
-        """Forward FLOPs of a one-window batch of T tokens: every weight but the embedding lookups' (the
-        output head's too, tied or not), and attention over the T positions."""
+        """Forward FLOPs of a one-window batch of T tokens: every matrix of its matmuls, the output head
+        included (tied to the input embedding or not; the lookups themselves are free), and attention over the
+        T positions."""
         T = batch.ids.shape[1]
         head = self.lm.get_output_embeddings().weight
         lookups = {id(p) for m in self.lm.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
