@@ -109,7 +109,7 @@ rule pretrain:
 
 # An outside pretrained model (family pretrained): no training, its model and tokenizer saved into its pretrain
 # folder, so that evaluation jobs on nodes without a network read them from there. On the submit host, where a
-# hub download can reach the network; its tokenizer is tried on the test split before any evaluation runs.
+# hub download can reach the network; its tokenizer is tried on the whole test split before any evaluation runs.
 rule import_pretrained:
     wildcard_constraints:
         model=one_of(IMPORTED),
@@ -119,7 +119,8 @@ rule import_pretrained:
         hf=directory(run_dir("pretrain") + "hf"),
         meta=run_dir("pretrain") + "model.json",
     params:
-        spec=lambda wc: train_spec(wc, MODELS[wc.model], TRAINING),
+        # of the training section only the context, the windows it is scored in: no other edit reruns it
+        spec=lambda wc: train_spec(wc, MODELS[wc.model], {"context_bytes": TRAINING["context_bytes"]}),
     log:
         "results/logs/import_pretrained/{corpus}/{model}/seed{seed}.log",
     conda:

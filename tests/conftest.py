@@ -66,14 +66,17 @@ def make_model(tokenizer):
     return make
 
 
-def save_tiny_llama(path, normalizer=None, special: bool = True, max_positions: int = 512):
-    """A 2-layer Hugging Face LlamaForCausalLM of width 32 over a 300-id byte-level BPE trained on SAMPLE and a
-    little French, both saved to ``path`` as ``save_pretrained`` writes them (a pretrained entry's folder)."""
+def save_tiny_llama(path, normalizer=None, special: bool = True, max_positions: int = 512, texts=None):
+    """A 2-layer Hugging Face LlamaForCausalLM of width 32 over a 300-id byte-level BPE trained on ``texts``
+    (default: SAMPLE and a little French), both saved to ``path`` as ``save_pretrained`` writes them (a
+    pretrained entry's folder). Its post-processor trims whitespace from token offsets, as GPT-2's does."""
+    from tokenizers import processors
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from byteword.tokenization import BOS_TOKEN
 
-    tok = train_bpe([SAMPLE, "The café sells crêpes; naïve visitors pay 5 €. "], 300)
+    tok = train_bpe(texts or [SAMPLE, "The café sells crêpes; naïve visitors pay 5 €. "], 300)
+    tok.post_processor = processors.ByteLevel(trim_offsets=True)
     if normalizer is not None:
         tok.normalizer = normalizer
     hf_tok = PreTrainedTokenizerFast(tokenizer_object=tok, **({"bos_token": BOS_TOKEN} if special else {}))

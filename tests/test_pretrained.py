@@ -3,6 +3,7 @@ both built and saved here. Its BPB is the log-likelihood of its own tokens over 
 are paid for at their last byte, every token of a document is scored once across its windows, an imported
 run loads back to the same scores, and tokenizers that cannot give the text back are refused by name."""
 
+import itertools
 import math
 
 import pytest
@@ -54,7 +55,9 @@ def test_tokens_that_split_a_character_are_paid_for_at_its_last_byte(tiny):
     data = TEXT.encode("utf-8")
     char_ends = {i for i in range(1, len(data) + 1) if i == len(data) or (data[i] & 0xC0) != 0x80}
     assert set(ends) <= char_ends  # never inside a character
-    assert ends == sorted(ends) and ends[-1] == len(data) and starts == [0, *ends[:-1]]
+    assert ends == sorted(ends) and ends[-1] == len(data)
+    # a token starts where the last token ending before it ends: the pieces of a character share its span
+    assert starts == [max([0, *(e for e in ends if e < end)]) for end in ends]
     # tokens that hold part of a character only (each decodes to U+FFFD alone) share that character's end
     split = [k for k, i in enumerate(ids) if "\ufffd" in tiny.own.hf.decode([i])]
     assert any(k + 1 in split and ends[k] == ends[k + 1] for k in split)
@@ -70,12 +73,27 @@ def test_tokens_that_split_a_character_are_paid_for_at_its_last_byte(tiny):
     assert out.byte_hit.shape == out.start_hit.shape == out.byte_mask.shape
 
 
+def test_byte_level_tokens_end_at_their_own_bytes_not_at_trimmed_offsets(tmp_path):
+    save_tiny_llama(tmp_path, texts=["one\n two\n three\n four\n " * 50])
+    model = Pretrained.build(PretrainedConfig(name="lines", path=str(tmp_path)))
+    text = "one\n two\n  three\n four\n "  # "\n " is one token, whose offsets the post-processor trims
+    enc = model.own.hf(text, add_special_tokens=False, return_offsets_mapping=True)
+    lengths = [len(model.own.hf.decode([i]).encode("utf-8")) for i in enc["input_ids"]]  # ASCII: each alone
+    trimmed = [end for _, end in enc["offset_mapping"]]
+    assert trimmed != list(itertools.accumulate(lengths))  # the offsets alone would credit "\n " too early
+    assert model.own.byte_tokens(text)[2].tolist() == list(itertools.accumulate(lengths))
+
+
 def test_every_token_of_a_document_is_scored_in_exactly_one_window(tiny):
     text = TEXT * 3
     windows = eval_windows([text], 64, 24, tokenizer=tiny.own)
     assert len(windows) > 4
     scored = [i for w in windows for i, end in zip(w.token_ids, w.token_ends) if end > w.score_from]
     assert scored == tiny.own.byte_tokens(text)[0].tolist()
+    for w in windows:  # each window's tokens are whole characters, up to the last token that ends inside it
+        back = tiny.own.hf.decode(list(w.token_ids))
+        assert "\ufffd" not in back
+        assert w.data[: w.token_ends[-1]].endswith(back.encode("utf-8"))
     # one window holding the whole document scores it as the model reads it in one pass
     whole = LoadedModel(tiny, tiny.own, 4096).bpb(text)
     with torch.no_grad():
@@ -114,6 +132,15 @@ def test_word_readings_are_the_mean_embedding_and_the_state_after_the_word(tiny)
             emb = tiny.lm.get_input_embeddings()(torch.tensor(ids)).mean(0)
         torch.testing.assert_close(readings["output"][k], h[0, len(ids)], rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(readings["input"][k], emb)
+
+
+def test_a_checkpoint_saved_in_bfloat16_is_scored_in_float32(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    save_tiny_llama(tmp_path)
+    AutoModelForCausalLM.from_pretrained(tmp_path, dtype=torch.bfloat16).save_pretrained(tmp_path)
+    model = Pretrained.build(PretrainedConfig(name="bf16_llama", path=str(tmp_path)))
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
 
 
 def test_a_tokenizer_that_lowercases_is_refused_by_name(tmp_path):

@@ -142,10 +142,8 @@ def stacked_tokens(tokenizer, texts) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def tokens_inside(ids: np.ndarray, starts: np.ndarray, ends: np.ndarray, start: int, end: int):
     """The tokens lying wholly inside bytes [start, end) of their document (``starts`` and ``ends`` their
-    byte offsets, exclusive ends), ends relative to start. A token of no bytes of its own at ``start`` (a
-    piece of the character that ends there) belongs to the text before."""
-    lo = max(int(np.searchsorted(starts, start, side="left")),  # first token starting at >= start
-             int(np.searchsorted(ends, start, side="right")))  # ... and ending after it
+    byte offsets, exclusive ends), ends relative to start."""
+    lo = int(np.searchsorted(starts, start, side="left"))  # first token starting at >= start
     hi = int(np.searchsorted(ends, end, side="right"))  # tokens ending at <= end
     return tuple(int(i) for i in ids[lo:hi]), tuple(int(e) - start for e in ends[lo:hi])
 

@@ -16,12 +16,13 @@ from byteword.provenance import code_version, config_hash, package_versions, wri
 from byteword.record import MATCHING_KEYS, RunRecord, train_config_from_dict
 
 
-def import_run(spec: dict, seed: int, corpus_dir: Path, out_dir: Path, check_bytes: int = 1_000_000) -> dict:
-    """Write the pretrain folder of the imported model in ``spec`` (the training job's JSON): the model's copy
-    (``save_copy``) and a ``model.json`` whose record holds the training FLOPs its entry gives (NaN where it
-    gives none), no training steps, and its analytic FLOPs per byte on the first ``check_bytes`` bytes of the
-    test split. Its tokenizer reads every one of those documents first, so a tokenizer that cannot give the
-    text back is refused here, before any evaluation. Returns the record as written."""
+def import_run(spec: dict, seed: int, corpus_dir: Path, out_dir: Path) -> dict:
+    """Write the pretrain folder of the imported model in ``spec`` (the training job's JSON, whose training
+    section needs only ``context_bytes``, the windows it is scored in): the model's copy (``save_copy``) and a
+    ``model.json`` whose record holds the training FLOPs its entry gives (NaN where it gives none), no training
+    steps, and its analytic FLOPs per byte on the test split. Its tokenizer reads every test document first,
+    so a tokenizer that cannot give the text back is refused here, before any evaluation (text that only the
+    noise and language evaluations read is tried when they score it). Returns the record as written."""
     cfg = model_config_from_dict(spec["model_name"], spec["model"])
     if not cfg.imported:
         raise ConfigError(f"model '{cfg.name}' is trained by byteword (family {cfg.family}), not imported")
@@ -30,7 +31,7 @@ def import_run(spec: dict, seed: int, corpus_dir: Path, out_dir: Path, check_byt
     training = dataclasses.replace(training, train_bytes=0)  # trained elsewhere: byteword trains it on nothing
     tokenizer = model.window_tokenizer(None)
     texts = read_split(Path(corpus_dir) / "test.parquet")["text"].tolist()
-    windows = eval_windows(texts, training.context_bytes, training.context_bytes, check_bytes, tokenizer)
+    windows = eval_windows(texts, training.context_bytes, training.context_bytes, tokenizer=tokenizer)
     flops, n_bytes = forward_flops(model, windows, tokenizer)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

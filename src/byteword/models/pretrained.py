@@ -3,16 +3,19 @@ bytes beside the models byteword trains (evaluation only: the workflow imports i
 and never trains it).
 
 - **Where scoring starts.** Every token of a window is predicted, the first from a start token: the
-  tokenizer's BOS, else its EOS (GPT-2 and Pythia have only ``<|endoftext|>``, which separates documents in
-  their training data); a tokenizer with neither is refused.
+  tokenizer's BOS, else its EOS (for GPT-2 and Pythia both are ``<|endoftext|>``, which separates documents
+  in their training data); a tokenizer with neither is refused.
 - **Byte spans.** Each document is tokenized once by the model's own tokenizer, and each token's
-  log-likelihood is credited to the last byte it covers, as for byteword's BPE model: a window scores the
-  tokens whose last byte lies in its scored span. The tokenizer's offsets are in characters; a character's
-  bytes end where the character ends, so a token ends at the last byte of the last character it touches.
-  Tokens that split a character (byte-level BPE cuts "é" into two) both report that character, and both are
-  credited to its last byte: the bytes of a character are paid for once it is complete. Ends never move
-  backwards (a token of trimmed whitespace keeps the previous token's end), so the tokens tile the bytes and
-  a window's sum is the log-probability of its tokens.
+  log-likelihood is credited to the last byte it covers, as for byteword's BPE model (a window scores the
+  tokens whose last byte lies in its scored span), except that a token ending inside a character is
+  credited to that character's last byte. A byte-level tokenizer's tokens end where their own bytes,
+  summed, end (its offsets are trimmed of whitespace by its post-processor); any other tokenizer's at the
+  end of the last character their offsets touch. Tokens that split a character (byte-level BPE cuts "é" into
+  two) both end at that character's end and share its start: the bytes of a character are paid for once it
+  is complete, and a window holds both pieces or neither. Ends never move backwards, so the tokens tile the
+  bytes and a window's sum is the log-probability of its tokens.
+- **Precision.** The checkpoint is loaded in float32, as byteword's own models are scored, whatever dtype
+  it was saved in.
 - **Refusals.** A tokenizer that does not give back the text it encoded (one that lowercases, or normalises
   Unicode) would score other bytes than the other models read: it is refused, naming the model and the
   first text it fails on. So is a window of more tokens than the model has positions. ``trust_remote_code``
@@ -65,16 +68,49 @@ class PretrainedConfig(ModelConfig):
         return self.train_flops
 
 
+def vocabulary_bytes(hf_tokenizer, vocab_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(vocab_size,) the first byte each id stands for (-1 for special ids and ids without a token), and, for a
+    byte-level tokenizer (GPT-2, Pythia), (vocab_size,) how many bytes each id stands for (None for others).
+    A byte-level token is read through the byte alphabet and an added token (its runs of spaces, its specials)
+    as its UTF-8 text; any other tokenizer's token as its text with "▁" read as a space and "<0xNN>" as byte NN
+    (SentencePiece's conventions), for its first byte only."""
+    from byteword.tokenization import unicode_to_byte
+
+    decoder = json.dumps(json.loads(hf_tokenizer.backend_tokenizer.to_str()).get("decoder"))
+    byte_level, u2b = "ByteLevel" in decoder, unicode_to_byte()
+    added = {i: t.content for i, t in hf_tokenizer.added_tokens_decoder.items()}
+    specials = set(hf_tokenizer.all_special_ids)
+    first, lengths = np.full(vocab_size, -1, dtype=np.int64), np.zeros(vocab_size, dtype=np.int64)
+    for i, token in enumerate(hf_tokenizer.convert_ids_to_tokens(list(range(vocab_size)))):
+        if not token:
+            continue
+        if i in added:
+            data = added[i].encode("utf-8")
+        elif byte_level:
+            data = bytes(u2b[c] for c in token if c in u2b)
+        elif m := re.fullmatch(r"<0x([0-9A-Fa-f]{2})>", token):
+            data = bytes([int(m[1], 16)])
+        else:
+            data = token.replace("\u2581", " ").encode("utf-8")
+        lengths[i] = len(data)
+        if data and i not in specials:
+            first[i] = data[0]
+    return first, lengths if byte_level else None
+
+
 class OwnTokenizer:
     """A pretrained model's own (fast) tokenizer as byteword's windows read it: ``byte_tokens(text)`` gives the
     ids of ``text`` and each token's byte offsets (``byteword.data.token_reader``)."""
 
-    def __init__(self, hf_tokenizer, label: str):
-        self.hf, self.label = hf_tokenizer, label
+    def __init__(self, hf_tokenizer, label: str, byte_lengths: np.ndarray | None):
+        self.hf, self.label, self.byte_lengths = hf_tokenizer, label, byte_lengths
 
     def byte_tokens(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, starts, ends) of ``text``'s tokens, byte offsets with exclusive ends; ``text`` must come back
-        whole from its ids."""
+        whole from its ids. A byte-level tokenizer's ends are its tokens' own byte lengths summed; any other's
+        come from its character offsets. Either way an end inside a character moves to that character's end,
+        ends never move backwards, the first is at least 1 and the last is the text's end. The tokens that end
+        at one character share its start too (the pieces of a split character stand for it together)."""
         enc = self.hf(text, add_special_tokens=False, return_offsets_mapping=True)
         ids = np.asarray(enc["input_ids"], dtype=np.int64)
         back = self.hf.decode(enc["input_ids"], clean_up_tokenization_spaces=False)
@@ -84,32 +120,17 @@ class OwnTokenizer:
         points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         width = 1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)  # UTF-8 bytes per character
         char_end = np.concatenate([[0], np.cumsum(width)])  # char_end[c]: bytes in text[:c]
-        touched = char_end[[end for _, end in enc["offset_mapping"]]]
-        # ends never move backwards, and the first token holds at least the first byte
-        ends = np.maximum.accumulate(np.maximum(touched, 1)) if len(ids) else touched
-        return ids, np.concatenate([[0], ends[:-1]]).astype(np.int64), ends.astype(np.int64)
-
-
-def first_bytes(hf_tokenizer, vocab_size: int) -> list[int]:
-    """(vocab_size,) the first byte each id stands for (-1 for special ids and ids without a token): through
-    the byte alphabet of a byte-level tokenizer (GPT-2, Pythia), else the token's text with "▁" read as a
-    space and "<0xNN>" as byte NN (SentencePiece's conventions)."""
-    from byteword.tokenization import unicode_to_byte
-
-    decoder = json.dumps(json.loads(hf_tokenizer.backend_tokenizer.to_str()).get("decoder"))
-    byte_level, u2b = "ByteLevel" in decoder, unicode_to_byte()
-    specials = set(hf_tokenizer.all_special_ids)
-    out = []
-    for i, token in enumerate(hf_tokenizer.convert_ids_to_tokens(list(range(vocab_size)))):
-        if i in specials or not token:
-            out.append(-1)
-        elif byte_level:
-            out.append(u2b.get(token[0], -1))
-        elif m := re.fullmatch(r"<0x([0-9A-Fa-f]{2})>", token):
-            out.append(int(m[1], 16))
-        else:
-            out.append(token.replace("\u2581", " ").encode("utf-8")[0])
-    return out
+        if not len(ids):
+            return ids, ids, ids
+        raw = np.cumsum(self.byte_lengths[ids]) if self.byte_lengths is not None else None
+        if raw is None or raw[-1] != char_end[-1]:  # not byte-level, or its lengths do not add up: the offsets
+            raw = char_end[[end for _, end in enc["offset_mapping"]]]
+        ends = char_end[np.searchsorted(char_end, raw, side="left").clip(max=len(char_end) - 1)]
+        ends = np.maximum.accumulate(np.maximum(ends, 1))
+        ends[-1] = char_end[-1]  # the text came back whole: its last token ends it (trimmed offsets may not say so)
+        first = np.searchsorted(ends, ends, side="left")  # the first token ending where each one does
+        starts = np.where(first > 0, ends[(first - 1).clip(min=0)], 0)
+        return ids, starts.astype(np.int64), ends.astype(np.int64)
 
 
 class Pretrained(LanguageModel):
@@ -120,17 +141,17 @@ class Pretrained(LanguageModel):
         super().__init__(cfg)
         self.lm = lm
         label = f"'{cfg.name}' ({cfg.path})"
-        self.own = OwnTokenizer(hf_tokenizer, label)
+        head = lm.get_output_embeddings()
+        first, byte_lengths = vocabulary_bytes(hf_tokenizer, head.weight.shape[0])
+        self.own = OwnTokenizer(hf_tokenizer, label, byte_lengths)
         start = hf_tokenizer.bos_token_id if hf_tokenizer.bos_token_id is not None else hf_tokenizer.eos_token_id
         if start is None:
             raise ConfigError(f"model {label}: its tokenizer has neither a BOS nor an EOS token to start scoring from")
         self.start_id = start
-        head = lm.get_output_embeddings()
         embedding = [f"{n}." for n, m in self.named_modules() if isinstance(m, nn.Embedding) or m is head]
         self.PARTS = {"embedding": tuple(embedding), "backbone": ("lm.",)}
         self.max_positions = getattr(lm.config, "max_position_embeddings", None)
-        self.register_buffer("first_bytes", torch.tensor(first_bytes(hf_tokenizer, head.weight.shape[0])),
-                             persistent=False)
+        self.register_buffer("first_bytes", torch.from_numpy(first), persistent=False)
 
     @classmethod
     def build(cls, cfg: PretrainedConfig, tokenizer=None, upstream=None) -> "Pretrained":
@@ -147,7 +168,9 @@ class Pretrained(LanguageModel):
 
         try:
             hf_tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False)
-            lm = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=False)
+            # in float32, as byteword's own models are scored (a checkpoint saved in bf16 or fp16 would round
+            # its logits)
+            lm = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=False, dtype=torch.float32)
         except (OSError, ValueError) as e:
             where = "folder" if Path(source).is_dir() else "hub id (no such local folder)"
             raise ConfigError(f"model '{cfg.name}': cannot load {source!r} as a Hugging Face {where}: {e}") from e
