@@ -41,21 +41,16 @@ def stub_env(tmp_path: Path) -> dict:
     return {**ENV, "PATH": f"{bin_dir}{os.pathsep}{ENV['PATH']}", "STUB_LOG": str(tmp_path)}
 
 
-def test_full_config_dry_run_plans_every_job_without_the_network(tmp_path):
-    out = snakemake("-n", "--configfile", FULL, cwd=tmp_path)
-    assert re.search(r"^pretrain\s+150$", out.stdout, re.M)  # 5 corpora x 10 models x 3 seeds
-    assert re.search(r"^import_pretrained\s+10$", out.stdout, re.M)  # 5 corpora x 2 pretrained models, one seed
-    assert re.search(r"^prepare_corpus\s+5$", out.stdout, re.M)
-    assert not (tmp_path / "results").exists()  # nothing downloaded, nothing written
-
-
-def test_full_config_dry_run_with_the_slurm_profile(tmp_path):
+def test_full_config_dry_runs_offline_with_the_slurm_profile(tmp_path):
     env = stub_env(tmp_path)
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-s", str(ROOT / "Snakefile"), "-n", "--profile", SLURM,
            "--configfile", FULL]
     out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    assert re.search(r"^pretrain\s+150$", out.stdout, re.M)
+    assert re.search(r"^pretrain\s+150$", out.stdout, re.M)  # 5 corpora x 10 models x 3 seeds
+    assert re.search(r"^import_pretrained\s+10$", out.stdout, re.M)  # 5 corpora x 2 pretrained models, one seed
+    assert re.search(r"^prepare_corpus\s+5$", out.stdout, re.M)
+    assert not (tmp_path / "results").exists()  # nothing downloaded, nothing written: no network needed
     on_gpu = [line for line in out.stdout.splitlines() if "gpu=1" in line]
     pretrain = [line for line in on_gpu if "runtime=240" in line]
     assert len(pretrain) == 150 and all("mem_mb=64000" in line for line in pretrain)

@@ -277,23 +277,40 @@ def _config_with(tmp_path, edit):
 
 
 @pytest.mark.parametrize("edit, needle", [
-    (lambda c: c["training"].update(batch_sise=4), "batch_sise"),
-    (lambda c: c["models"]["hat"]["encoder"].update(d_modle=8), "d_modle"),
-    (lambda c: c["models"]["bytes"].update(family="lstm"), "lstm"),
-    (lambda c: c["models"]["bytes"]["backbone"].update(d_model="big"), "big"),
-    (lambda c: c["models"]["bytes"].update(d_model=64), "d_model"),  # sizes live under backbone
-    (lambda c: c["models"]["bpe"].update(tokenizer="bpe999"), "bpe999"),
-    (lambda c: c["models"]["megabyte"].update(pooling="mean"), "pooling"),  # a key its family does not read
-    (lambda c: c["models"]["hat"].update(pooling="max"), "max"),
+    (lambda c: c["training"].update(batch_sise=4), "batch_sise"),  # the schema
+    (lambda c: c["models"]["bpe"].update(tokenizer="bpe999"), "bpe999"),  # the rules' own checks
     (lambda c: c["training"].update(train_flops=1e12), "flops_per_byte"),  # a budget needs its FLOPs/byte target
-    (lambda c: c["models"]["tiny_llama"].update(lr=0.01), "lr"),  # a pretrained model is not trained here
-    (lambda c: c["models"]["tiny_llama"].pop("path"), "path"),
 ])
 def test_config_errors_stop_before_any_job_and_name_the_key(tmp_path, edit, needle):
     out = snakemake("-n", "--configfile", str(_config_with(tmp_path, edit)), cwd=tmp_path, check=False)
     assert out.returncode != 0
     assert needle in out.stdout + out.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda c: c["models"]["hat"]["encoder"].update(d_modle=8), "d_modle"),
+    (lambda c: c["models"]["bytes"].update(family="lstm"), "lstm"),
+    (lambda c: c["models"]["bytes"]["backbone"].update(d_model="big"), "big"),
+    (lambda c: c["models"]["bytes"].update(d_model=64), "d_model"),  # sizes live under backbone
+    (lambda c: c["models"]["megabyte"].update(pooling="mean"), "pooling"),  # a key its family does not read
+    (lambda c: c["models"]["hat"].update(pooling="max"), "max"),
+    # a pretrained entry takes a path and its training FLOPs only: byteword neither trains nor sizes it
+    (lambda c: c["models"]["tiny_llama"].update(lr=0.01), "'lr' was unexpected"),
+    (lambda c: c["models"]["tiny_llama"].update(backbone=c["models"]["bytes"]["backbone"]), "'backbone' was unexp"),
+    (lambda c: c["models"]["tiny_llama"].pop("path"), "'path' is a required property"),
+])
+def test_the_schema_names_the_bad_key(edit, needle):
+    """The schema the workflow validates its config with at start (the test above shows that a refusal stops
+    it before any job), applied directly: no Snakemake process per case."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    cfg = yaml.safe_load((ROOT / "tests/tiny_config.yaml").read_text())
+    edit(cfg)
+    with pytest.raises(WorkflowError) as refused:
+        validate(cfg, str(ROOT / "workflow/schemas/config.schema.yaml"))
+    assert needle in str(refused.value)
 
 
 def test_conda_env_repeats_the_lock_file():
