@@ -159,8 +159,7 @@ def token_reader(tokenizer):
     lengths = token_byte_lengths(tokenizer)
 
     def read(text: str):
-        ids = np.asarray(tokenizer.encode(text, add_special_tokens=False).ids, dtype=np.int64)
-        ends = np.cumsum(lengths[ids])
+        ids, ends = document_tokens(tokenizer, [text], lengths)[0]
         return ids, ends - lengths[ids], ends
 
     return read
@@ -328,6 +327,16 @@ def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tenso
     return torch.from_numpy(word_len), torch.from_numpy(word_start)
 
 
+def with_tokens(batch: Batch, ids: list[list[int]], ends: list[list[int]], start_id: int) -> Batch:
+    """``batch`` as kind "bpe" from each window's token ids and the window index of each token's last byte:
+    every token predicted, the first from ``start_id``; padding targets are -100."""
+    batch.ids = pad_rows([[start_id] + r[:-1] for r in ids], start_id)
+    batch.targets = pad_rows(ids, -100)
+    batch.target_mask = batch.targets >= 0
+    batch.token_end = pad_rows(ends, 0)
+    return batch
+
+
 def as_window(w) -> Window:
     """A Window as is, or bytes read as a window scored from its first byte (tokenized on its own)."""
     return w if isinstance(w, Window) else Window(bytes(w))
@@ -356,11 +365,7 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
                 t = w.data.decode("utf-8")
                 ids.append(tokenizer.encode(t, add_special_tokens=False).ids)
                 ends.append([end - 1 for _, end in token_byte_spans(tokenizer, t)])
-        batch.ids = pad_rows([[bos] + r[:-1] for r in ids], bos)
-        batch.targets = pad_rows(ids, -100)
-        batch.target_mask = batch.targets >= 0
-        batch.token_end = pad_rows(ends, 0)
-        return batch
+        return with_tokens(batch, ids, ends, bos)
     if kind == "words":
         batch.word_len, batch.word_start = _word_table(windows, max_word_bytes)
         return batch

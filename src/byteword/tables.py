@@ -164,7 +164,8 @@ def scaling_points(points: pd.DataFrame) -> pd.DataFrame:
     """Rows: models, then the baselines on the same test bytes; columns: the budgets (training FLOPs); cells:
     test BPB with its interval over test documents (and seeds). A baseline trains at no budget: its row holds
     its label and its value in the last column."""
-    rows = points.assign(cell=cells(points, "bpb", "bpb_low", "bpb_high"), budget=points["budget"].map(lambda b: "baseline" if pd.isna(b) else f"{b:.3g} FLOPs"))
+    budget = points["budget"].map(lambda b: "baseline" if pd.isna(b) else f"{b:.3g} FLOPs")
+    rows = points.assign(cell=cells(points, "bpb", "bpb_low", "bpb_high"), budget=budget)
     wide = wide_in_order(rows, "model", "budget", "cell").fillna("")
     labels = rows.drop_duplicates("model").set_index("model")["label"] if "label" in rows else {}
     wide.insert(1, "what", wide["model"].map(lambda m: labels.get(m, "") or ""))

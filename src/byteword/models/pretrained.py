@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from byteword.data import Batch, as_window, collate, pad_rows
+from byteword.data import Batch, as_window, collate, with_tokens
 from byteword.models.config import ConfigError, LevelConfig, ModelConfig
 from byteword.models.output import ModelOutput
 from byteword.models.protocol import LanguageModel
@@ -117,11 +117,11 @@ class OwnTokenizer:
         if back != text:
             raise ConfigError(f"model {self.label}: its tokenizer does not reproduce the text {text[:60]!r} (it "
                               f"gives back {back[:60]!r}), so it would score other bytes than the other models read")
+        if not len(ids):
+            return ids, ids, ids
         points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
         width = 1 + (points >= 0x80) + (points >= 0x800) + (points >= 0x10000)  # UTF-8 bytes per character
         char_end = np.concatenate([[0], np.cumsum(width)])  # char_end[c]: bytes in text[:c]
-        if not len(ids):
-            return ids, ids, ids
         raw = np.cumsum(self.byte_lengths[ids]) if self.byte_lengths is not None else None
         if raw is None or raw[-1] != char_end[-1]:  # not byte-level, or its lengths do not add up: the offsets
             raw = char_end[[end for _, end in enc["offset_mapping"]]]
@@ -207,11 +207,7 @@ class Pretrained(LanguageModel):
             raise ConfigError(f"model {self.own.label}: a window of {len(windows[longest].data)} bytes holds "
                               f"{len(ids[longest])} of its tokens, more than its {self.max_positions} positions; "
                               "lower training.context_bytes")
-        batch.ids = pad_rows([[self.start_id, *r[:-1]] for r in ids], self.start_id)
-        batch.targets = pad_rows(ids, -100)
-        batch.target_mask = batch.targets >= 0
-        batch.token_end = pad_rows(ends, 0)
-        return batch
+        return with_tokens(batch, ids, ends, self.start_id)
 
     def final_states(self, ids: torch.Tensor, mask: torch.Tensor | None = None):
         """(B, T) ids -> the model's output and (B, T, d) states of its last layer."""
