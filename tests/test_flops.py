@@ -12,6 +12,7 @@ from byteword.data import collate
 from byteword.flops import forward_flops
 
 from byteword.models import build_model, model_config_from_dict
+from byteword.models.layers import BLOCKS_FROM
 from conftest import FAMILY_ENTRIES
 
 WINDOWS = [b"The quick brown fox jumps over the lazy dog, again and again.", "Привет, мир! Tabs\tand 😀.".encode()]
@@ -35,14 +36,22 @@ def test_analytic_flops_match_the_counted_matmuls(tokenizer, kind):
     assert analytic == pytest.approx(counted, rel=1e-6)  # the convention counts exactly what runs
 
 
+def scored_pairs(T: int, span: int) -> int:
+    """Query-key pairs a level scores on a row of T slots whose segments are at most ``span`` long: the
+    whole row, or in a long row blocks of span - 1 queries against twice as many keys."""
+    block = span - 1
+    return -(-T // block) * block * 2 * block if T >= BLOCKS_FROM * block else T**2
+
+
 def attention_across_words(model, batch) -> int:
-    """HAT's packed rows attend over the whole row and mask other words out: the scores computed beyond
-    each word's own (n + k)² (encoder) and (n + 1)² (decoder), which the convention does not count."""
+    """HAT's packed rows attend over the whole row, or over blocks of the row (``LocalBlocks``), and mask
+    other words out: the scores computed beyond each word's own (n + k)² (encoder) and (n + 1)² (decoder),
+    which the convention does not count."""
     lengths = batch.word_len[0].tolist()
-    enc, dec, k = model.cfg.encoder, model.cfg.decoder, model.n_word_tokens
+    enc, dec, k, longest = model.cfg.encoder, model.cfg.decoder, model.n_word_tokens, model.cfg.max_word_bytes
     T_e, T_d = sum(lengths) + k * len(lengths), sum(lengths) + len(lengths)
-    extra = 4 * enc.d_model * enc.n_layers * (T_e**2 - sum((n + k) ** 2 for n in lengths))
-    extra += 4 * dec.d_model * dec.n_layers * (T_d**2 - sum((n + 1) ** 2 for n in lengths))
+    extra = 4 * enc.d_model * enc.n_layers * (scored_pairs(T_e, longest + k) - sum((n + k) ** 2 for n in lengths))
+    extra += 4 * dec.d_model * dec.n_layers * (scored_pairs(T_d, longest + 1) - sum((n + 1) ** 2 for n in lengths))
     if model.cfg.pooling == "cross_attention":  # each word's query is scored against every key of the row
         extra += 4 * enc.d_model * (len(lengths) * T_e - sum(lengths))
     return extra

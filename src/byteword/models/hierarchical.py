@@ -13,7 +13,8 @@ Every word of a row is laid end to end in one sequence per level (the encoder's 
 tokens, the decoder's context slot and word bytes) and attention is kept inside each word by a mask,
 so that one pass of each small stack serves every word of the batch, with no padding between words
 (``packed_layout``); rotary positions are relative, so a word's attention is the same wherever in the
-row it sits.
+row it sits. No word spans more slots than ``max_word_bytes`` and its tokens, so a long row attends in
+blocks of about that many slots, each reading its own and the previous block (``LocalBlocks``).
 
 Pooling (config ``pooling``, so a comparison isolates it): ``word_token`` (HAT: one token after the
 last byte), ``mean`` (mean of the word's byte states), ``cross_attention`` (Byte2Word: one learned
@@ -182,7 +183,7 @@ class Hierarchical(LanguageModel):
         k, valid = self.n_word_tokens, batch.word_len > 0
         lay = packed_layout(batch, k)
         h = self.encoder(self.enc_embed(lay["ids"]) + self.enc_pos(lay["positions"]), causal=True,
-                         segments=lay["segments"])  # (B, T_e, d_enc)
+                         segments=lay["segments"], segment_span=self.cfg.max_word_bytes + k)  # (B, T_e, d_enc)
         B, N = valid.shape
         if self.cfg.pooling == "mean":
             summed = h.new_zeros(B, N + 1, h.shape[-1]).scatter_add_(
@@ -211,7 +212,8 @@ class Hierarchical(LanguageModel):
         ctx = with_zero_row(self.to_decoder(states))  # (B, N+1, d_dec)
         byte_in = with_zero_row(self.bytes_to_decoder(gather_rows(h, lay["byte_slot"])))  # (B, W+1, d_dec)
         dec_in = gather_rows(ctx, lay["dec_word"]) + gather_rows(byte_in, lay["dec_byte"])  # (B, T_d, d_dec)
-        logp = F.log_softmax(self.head(self.decoder(dec_in, causal=True, segments=lay["dec_word"])).float(), -1)
+        dec = self.decoder(dec_in, causal=True, segments=lay["dec_word"], segment_span=self.cfg.max_word_bytes + 1)
+        logp = F.log_softmax(self.head(dec).float(), -1)
         lp = logp.gather(-1, lay["targets"][..., None])[..., 0]  # (B, T_d)
 
         # byte t is predicted by the slot before its own; at a word's first byte, the slot before that
