@@ -28,7 +28,8 @@ def full_mask(T: int, window: int | None = None, segments: torch.Tensor | None =
 
 @pytest.mark.parametrize("T", [64, 70, 97])  # a whole number of blocks, and rows that end inside one
 @pytest.mark.parametrize("kind", ["window", "segments", "both"])
-def test_blocks_attend_exactly_where_the_full_mask_does(T, kind):
+@pytest.mark.parametrize("fused", [False, True])  # plain products (CPU) and SDPA over the blocks (GPU)
+def test_blocks_attend_exactly_where_the_full_mask_does(T, kind, fused):
     B, H, Dh, span = 3, 2, 8, 7
     kw = {}
     if kind in ("window", "both"):
@@ -39,7 +40,7 @@ def test_blocks_attend_exactly_where_the_full_mask_does(T, kind):
     assert isinstance(blocks, LocalBlocks) and blocks.block == span - 1
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(B, H, T, Dh, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(3))
-    local = local_attention(q, k, v, blocks)
+    local = local_attention(q, k, v, blocks, fused=fused)
     full = F.scaled_dot_product_attention(q, k, v, attn_mask=full_mask(T, **kw))
     torch.testing.assert_close(local, full, rtol=1e-10, atol=1e-10)
     grads = torch.autograd.grad(local.square().sum(), (q, k, v))

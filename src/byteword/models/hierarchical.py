@@ -212,8 +212,8 @@ class Hierarchical(LanguageModel):
         ctx = with_zero_row(self.to_decoder(states))  # (B, N+1, d_dec)
         byte_in = with_zero_row(self.bytes_to_decoder(gather_rows(h, lay["byte_slot"])))  # (B, W+1, d_dec)
         dec_in = gather_rows(ctx, lay["dec_word"]) + gather_rows(byte_in, lay["dec_byte"])  # (B, T_d, d_dec)
-        dec = self.decoder(dec_in, causal=True, segments=lay["dec_word"], segment_span=self.cfg.max_word_bytes + 1)
-        logp = F.log_softmax(self.head(dec).float(), -1)
+        dec_out = self.decoder(dec_in, causal=True, segments=lay["dec_word"], segment_span=self.cfg.max_word_bytes + 1)
+        logp = F.log_softmax(self.head(dec_out).float(), -1)
         lp = logp.gather(-1, lay["targets"][..., None])[..., 0]  # (B, T_d)
 
         # byte t is predicted by the slot before its own; at a word's first byte, the slot before that

@@ -136,13 +136,15 @@ def local_blocks(T: int, block: int, window: int | None, segments: torch.Tensor 
     return LocalBlocks((allowed | (k == q))[:, None], block)  # (B or 1, 1, n, block, 2·block)
 
 
-def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: LocalBlocks) -> torch.Tensor:
+def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: LocalBlocks,
+                    fused: bool | None = None) -> torch.Tensor:
     """Attention of (B, H, T, Dh) queries, keys and values under ``LocalBlocks`` -> (B, H, T, Dh).
 
-    On a CPU the scores of each block are plain products: at blocks of a few dozen positions the fused
-    kernel's overhead per block outweighs what it saves (HAT's byte levels at the demo's shape, one thread,
-    forward and backward per layer: 4.3 ms, against 6.8 ms for the fused kernel over the same blocks and
-    8.4 ms over the whole row); elsewhere SDPA over the blocks, with their mask."""
+    ``fused`` (default: everywhere but on a CPU) runs SDPA over the blocks, laid out as (B·n, H, block, Dh)
+    so that one mask per block serves every head. On a CPU the scores of each block are plain products:
+    at blocks of a few dozen positions the fused kernel's overhead per block outweighs what it saves (HAT's
+    byte levels at the demo's shape, one thread, forward and backward per layer: 4.3 ms, against 6.8 ms
+    for the fused kernel over the same blocks and 8.4 ms over the whole row)."""
     B, H, T, Dh = q.shape
     L, n = mask.block, mask.allowed.shape[2]
     pad = n * L - T
@@ -153,13 +155,16 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Loc
         return torch.cat([xb[:, :, :-1], xb[:, :, 1:]], dim=3)
 
     kb, vb = two_blocks(k), two_blocks(v)
-    if q.device.type == "cpu":
+    if fused is None:
+        fused = q.device.type != "cpu"
+    if not fused:
         scores = (qb @ kb.transpose(-1, -2)) * Dh ** -0.5  # (B, H, n, L, 2L)
         y = scores.masked_fill(~mask.allowed, float("-inf")).softmax(-1) @ vb
-    else:
-        allowed = mask.allowed.expand(B, H, n, L, 2 * L).flatten(1, 2)  # (B, H·n, L, 2L)
-        y = F.scaled_dot_product_attention(qb.flatten(1, 2), kb.flatten(1, 2), vb.flatten(1, 2), attn_mask=allowed)
-    return y.reshape(B, H, n * L, Dh)[:, :, :T]
+        return y.reshape(B, H, n * L, Dh)[:, :, :T]
+    by_block = lambda x: x.transpose(1, 2).flatten(0, 1)  # noqa: E731 - (B, H, n, ·, Dh) -> (B·n, H, ·, Dh)
+    allowed = mask.allowed.expand(B, 1, n, L, 2 * L).transpose(1, 2).flatten(0, 1)  # (B·n, 1, L, 2L)
+    y = F.scaled_dot_product_attention(by_block(qb), by_block(kb), by_block(vb), attn_mask=allowed)
+    return y.view(B, n, H, L, Dh).transpose(1, 2).reshape(B, H, n * L, Dh)[:, :, :T]
 
 
 class Attention(nn.Module):
