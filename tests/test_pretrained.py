@@ -168,4 +168,3 @@ def test_a_window_longer_than_its_positions_is_refused(tmp_path):
 def test_a_path_that_is_neither_a_folder_nor_a_hub_model_is_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"model 'gone': cannot load .* as a Hugging Face folder"):
         Pretrained.build(PretrainedConfig(name="gone", path=str(tmp_path)))
-

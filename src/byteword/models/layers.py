@@ -100,8 +100,9 @@ def attention_mask(T: int, *, causal: bool, window: int | None = None, key_paddi
     if causal and window is None and key_padding is None and segments is None:
         return None
     spans = [r for r in (window, segment_span if segments is not None else None) if r is not None]
-    if causal and key_padding is None and spans and T >= BLOCKS_FROM * max(min(spans) - 1, 1):
-        return local_blocks(T, max(min(spans) - 1, 1), window, segments, device)
+    block = max(min(spans) - 1, 1) if spans else None  # the farthest any query reaches back
+    if causal and key_padding is None and block is not None and T >= BLOCKS_FROM * block:
+        return local_blocks(T, block, window, segments, device)
     q = torch.arange(T, device=device)[:, None]
     k = torch.arange(T, device=device)[None, :]
     mask = torch.ones(T, T, dtype=torch.bool, device=device)
