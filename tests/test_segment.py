@@ -1,8 +1,12 @@
 """The shared word splitter: lossless on awkward text, leading whitespace kept, byte limit honoured."""
 
+import random
+import re
+
+import numpy as np
 import pytest
 
-from byteword.segment import split_words, word_byte_lengths
+from byteword.segment import OTHER, SPACE, WORD, char_classes, split_words, word_byte_lengths
 
 AWKWARD = [
     "",
@@ -44,3 +48,28 @@ def test_word_byte_lengths_match_the_words_and_tile_the_text():
     lengths = word_byte_lengths(text)
     assert lengths.tolist() == [len(w.encode()) for w in split_words(text)]
     assert int(lengths.sum()) == len(text.encode())
+
+
+POOL = list(" \t\n\r\u00a0\u2009\u3000\u200b_abcXYZ019.,;!?-'\"()éßжЖ東京😀👩\u200d\u0301\u0903٣½")
+
+
+@pytest.mark.parametrize("limit", [None, 4, 5, 7, 16])
+def test_word_byte_lengths_equal_the_split_words_lengths(limit):
+    """The lengths come from arrays of characters, not from the words: on awkward and random text (spaces,
+    word characters and others of every script and byte width, in runs and mixed) they are the lengths of
+    ``split_words``'s words, chops included."""
+    rng = random.Random(limit)
+    texts = AWKWARD + ["".join(rng.choice(POOL) for _ in range(rng.randint(0, 80))) for _ in range(500)]
+    for text in texts:
+        want = np.array([len(w.encode()) for w in split_words(text, limit)], dtype=np.int64)
+        got = word_byte_lengths(text, limit)
+        assert got.dtype == want.dtype and got.tolist() == want.tolist(), text
+
+
+def test_every_character_class_is_the_patterns():
+    """The class table agrees with the regular expressions on every code point outside the surrogates."""
+    table = char_classes()
+    for cp in [*range(0x3000), *range(0xD800 - 64, 0xD800), *range(0xE000, 0xE100), 0x10FFFF, 0x1F600, 0x20000]:
+        ch = chr(cp)
+        want = SPACE if re.fullmatch(r"\s", ch) else WORD if re.fullmatch(r"\w", ch) else OTHER
+        assert table[cp] == want, hex(cp)

@@ -314,6 +314,16 @@ def pad_rows(rows: list[list[int]], value: int, width: int | None = None) -> tor
     return out
 
 
+def byte_rows(rows: list[bytes]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, W) int64 bytes of ``rows``, 0-padded to the longest (W at least 1), and (B, W) bool, True at real bytes."""
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    out = np.zeros((len(rows), max(int(lengths.max(initial=0)), 1)), dtype=np.uint8)
+    for i, r in enumerate(rows):  # one copy per row, not a Python int per byte
+        out[i, : len(r)] = np.frombuffer(r, dtype=np.uint8)
+    x = torch.from_numpy(out).long()
+    return x, torch.arange(x.shape[1])[None, :] < torch.from_numpy(lengths)[:, None]
+
+
 def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Each window's words (``split_words``) as their (B, n) byte lengths and start offsets, zero-padded.
     The words tile the window, so word j of a window is its bytes from the sum of the earlier lengths on
@@ -346,8 +356,7 @@ def collate(windows, kind: str, tokenizer=None, max_word_bytes: int = 16) -> Bat
     """Build the batch a family of ``kind`` reads from windows (``Window`` objects, or plain bytes scored
     from their first byte). ``score_mask`` marks each window's scored span."""
     windows = [as_window(w) for w in windows]
-    byte_rows = [list(w.data) for w in windows]
-    batch = Batch(bytes=pad_rows(byte_rows, 0), byte_mask=pad_rows([[1] * len(r) for r in byte_rows], 0).bool())
+    batch = Batch(*byte_rows([w.data for w in windows]))
     positions = torch.arange(batch.bytes.shape[1])[None, :]
     batch.score_mask = batch.byte_mask & (positions >= torch.tensor([w.score_from for w in windows])[:, None])
     if kind == "bytes":
