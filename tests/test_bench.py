@@ -59,3 +59,14 @@ def test_bench_applies_activation_checkpointing(tmp_path):
     assert list(table["model"]) == ["hat"] and (table["bytes_per_second"] > 0).all()
     assert "flop_rate_ratio" not in table  # no byte transformer timed beside it: no ratio
     assert options.suffix == "_activation_checkpointing"
+
+
+def test_collation_only_times_every_model_without_training(tmp_path):
+    corpus = tmp_path / "train.parquet"
+    pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
+    assert bench.main(["--collation-only", "--config", str(TINY_CONFIG), "--corpus", str(corpus),
+                       "--context-bytes", "40", "--out", str(tmp_path)]) == 0
+    table = pd.read_parquet(tmp_path / "collation_40.parquet")
+    _, entries = bench.config_models(TINY_CONFIG)
+    assert list(table["model"]) == list(entries) and (table["collate_bytes_per_second"] > 0).all()
+    assert not (tmp_path / "throughput_cpu.parquet").exists()

@@ -15,6 +15,7 @@ from byteword.data import eval_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models import model_config_from_dict
 from byteword.record import TrainConfig
+import byteword.train as train_module
 from byteword.train import TrainJob, log_metric, train
 
 from conftest import FAMILY_ENTRIES, toy_corpus
@@ -58,11 +59,15 @@ def test_training_writes_self_describing_outputs(tmp_path, corpus_dir):
             byteword.load(j.out_dir, device="cuda")
 
 
-@pytest.mark.parametrize("kind", ["bytes", "hat", "hnet"])
-def test_interrupted_training_resumes_to_identical_weights(tmp_path, corpus_dir, monkeypatch, kind):
+@pytest.mark.parametrize("kind, prefetch", [("bytes", False), ("hat", False), ("hnet", False), ("hat", True)])
+def test_interrupted_training_resumes_to_identical_weights(tmp_path, corpus_dir, monkeypatch, kind, prefetch):
+    """A run killed after its second checkpoint resumes to the weights and log of a run never killed; with
+    ``prefetch`` the killed run collates each next step on a background thread, as on a GPU, so its draws,
+    its checkpoints' sampler state and its steps must be those of the in-process run."""
     whole = job(tmp_path / "whole", corpus_dir, kind)
     train(whole)
 
+    monkeypatch.setattr(train_module, "prefetches", lambda device: prefetch)
     broken = job(tmp_path / "broken", corpus_dir, kind)
     real_save, calls = checkpoint.save_checkpoint, []
 
@@ -132,8 +137,6 @@ def _die_after(save):
 
 
 def test_non_finite_loss_stops_naming_the_step_and_the_checkpoint(tmp_path, corpus_dir, monkeypatch):
-    import byteword.train as train_module
-
     real_build, calls = train_module.build_model, []
 
     def poisoned_build(cfg, tokenizer=None, upstream=None):

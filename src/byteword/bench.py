@@ -11,7 +11,9 @@ up first, then all are timed in interleaved blocks (each block times every model
 an order that rotates from block to block), so that a slow spell of the machine hits them alike: each
 row reports its median rate over the blocks, and its achieved FLOP rate relative to the byte
 transformer's in the same block, as the median and the range over blocks; the collation rate (bytes/s
-on one CPU core) is measured separately and shows whether a single-process data loader would keep up.
+on one CPU core) is measured separately and shows whether a single-process data loader would keep up;
+``--collation-only`` times that alone, for every model at the config's shape (``--config configs/full.yaml``:
+the GPU shape) without training a step.
 A model that learns its chunks (H-Net) is timed at its target chunk length
 (``run_at_target_rate``), not at the few chunks an untrained router draws. On a GPU the step runs under bf16 autocast with TF32 matmuls; AdamW is fused
 on both; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s divided by the card's
@@ -195,6 +197,29 @@ def prepare_family(cfg: ModelConfig, windows: list[list[bytes]], shape: Shape, d
     return timed
 
 
+def collation_rates(corpus: Path, shape: Shape, models: dict[str, ModelConfig], families: list[str],
+                    steps: int = 4) -> pd.DataFrame:
+    """Collation alone, at ``shape``, on one CPU thread: each model's bytes/s over ``steps`` optimizer steps
+    of fresh windows (every micro-batch of a step, as the training loop collates them), after one warm-up."""
+    texts = pd.read_parquet(corpus)["text"].tolist()
+    rows = []
+    for name, cfg in models.items():
+        if families and name not in families:
+            continue
+        model = build_model(cfg)
+        sampler = WindowSampler(texts, shape.context_bytes, seed=0)
+        draws = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(shape.accum_steps * (steps + 1))]
+        model.collate(draws[0])  # warm-up: tables built on first use
+        start = time.perf_counter()
+        for windows in draws[1:]:
+            model.collate(windows)
+        rate = sum(map(batch_bytes, draws[1:])) / (time.perf_counter() - start)
+        rows.append({"model": name, "family": cfg.family, "collate_bytes_per_second": rate,
+                     "shape": str(dataclasses.asdict(shape))})
+        print(rows[-1], flush=True)
+    return pd.DataFrame(rows)
+
+
 def batch_bytes(windows: list[bytes]) -> int:
     return sum(len(w) for w in windows)
 
@@ -312,6 +337,8 @@ def main(argv=None) -> int:
                         help="recompute backbone blocks in backward (as training.activation_checkpointing)")
     parser.add_argument("--generate-bytes", type=int, default=None, help="bytes generated per model "
                         "(default 64 on GPU, 8 on CPU, where each byte costs a forward pass over 256 candidates)")
+    parser.add_argument("--collation-only", action="store_true",
+                        help="time only the collation of every model at the shape (one CPU thread, no training)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/measurements"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -324,10 +351,16 @@ def main(argv=None) -> int:
     shape, entries = config_models(args.config or Path("configs/full.yaml" if args.gpu else "config.yaml"))
     shape = Shape(args.context_bytes or shape.context_bytes, args.batch_size or shape.batch_size,
                   args.accum_steps or shape.accum_steps)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.collation_only:
+        table = collation_rates(args.corpus, shape, entries, args.families)
+        stem = f"collation_{shape.context_bytes}"
+        table.to_parquet(args.out / f"{stem}.parquet", index=False)
+        print(table.drop(columns=["shape"]).to_string())
+        return 0
     options = StepOptions(compile=args.compile, activation_checkpointing=args.activation_checkpointing)
     table = run(args.corpus, device, shape, entries, args.blocks or (3 if args.gpu else 5), args.steps or 4,
                 args.families, args.generate_bytes or (64 if args.gpu else 8), options)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = ("throughput_gpu" if args.gpu else "throughput_cpu") + options.suffix
     table.to_parquet(args.out / f"{stem}.parquet", index=False)
     plot(table, args.out / f"{stem}.png")

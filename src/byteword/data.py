@@ -31,9 +31,17 @@ class Batch:
     word_len: torch.Tensor | None = None  # words: (B, N) bytes per word, 0 for padding words
     word_start: torch.Tensor | None = None  # words: (B, N) window index of each word's first byte
 
-    def to(self, device) -> "Batch":
-        """The same batch with every tensor on ``device``."""
-        return Batch(**{f.name: None if (t := getattr(self, f.name)) is None else t.to(device) for f in fields(self)})
+    def to(self, device, non_blocking: bool = False) -> "Batch":
+        """The same batch with every tensor on ``device`` (``non_blocking``: a copy from pinned memory that
+        does not wait for the GPU)."""
+        return self._map(lambda t: t.to(device, non_blocking=non_blocking))
+
+    def pin_memory(self) -> "Batch":
+        """The same batch in page-locked memory, from which a copy to the GPU can run while it computes."""
+        return self._map(torch.Tensor.pin_memory)
+
+    def _map(self, fn) -> "Batch":
+        return Batch(**{f.name: None if (t := getattr(self, f.name)) is None else fn(t) for f in fields(self)})
 
 
 def split_windows(text: str, context_bytes: int) -> list[bytes]:

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from byteword import checkpoint, distributed
 from byteword.api import load
+from byteword.batch_stream import BatchStream
 from byteword.corpus import read_split
 from byteword.data import WindowSampler, eval_windows
 from byteword.encode import load_encoded
@@ -166,12 +167,12 @@ class TrainingState:
     flops_per_byte: float = 0.0  # the rate the next bytes are charged at
 
 
-def save_state(job: TrainJob, model, optimizer, state: TrainingState, sampler, wall: float) -> None:
-    """A rolling checkpoint: weights, optimizer, ``state`` (its wall time now), the sampler's and torch's
-    generators, and the config with its hash."""
+def save_state(job: TrainJob, model, optimizer, state: TrainingState, stream: BatchStream, wall: float) -> None:
+    """A rolling checkpoint: weights, optimizer, ``state`` (its wall time now), the generators of the training
+    windows (as of the next step's draw) and of torch, and the config with its hash."""
     checkpoint.save_checkpoint(job.checkpoint_dir, model, optimizer, {
         "config_hash": job.config_hash, "config": job.config, **asdict(state), "wall": wall,
-        "sampler": sampler.state(), "torch_rng": torch.get_rng_state().tolist()})
+        "sampler": stream.state(), "torch_rng": torch.get_rng_state().tolist()})
 
 
 def restore_state(job: TrainJob, model, optimizer, sampler) -> TrainingState | None:
@@ -187,6 +188,12 @@ def restore_state(job: TrainJob, model, optimizer, sampler) -> TrainingState | N
 
 
 FIT_WINDOWS = 256  # training windows that ``fit_to_training_split`` reads
+
+
+def prefetches(device: torch.device) -> bool:
+    """Whether the next step's batches are collated on a background thread: on a GPU, which would otherwise
+    wait for them; not on a CPU, whose cores the collation would take from training (see ``BatchStream``)."""
+    return device.type == "cuda"
 
 
 def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
@@ -236,27 +243,31 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
     next_eval = (s.bytes_seen // tc.eval_every_bytes + 1) * tc.eval_every_bytes
     bar = tqdm(total=tc.train_bytes, initial=s.bytes_seen, unit="B", unit_scale=True, desc=cfg.name, mininterval=10,
                disable=not ctx.is_main)
+    # every rank draws the same global batch and keeps its share, cut into micro-batches
+    stream = BatchStream(sampler, lambda: micro_batches(sampler.sample(tc.batch_size), tc, ctx),
+                         lambda windows: model.collate(windows, tokenizer), prefetches(device), device.type == "cuda")
     while s.bytes_seen < tc.train_bytes:
         lr = lr_at(s.bytes_seen / tc.train_bytes, tc)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        # every rank draws the same global batch and keeps its share, cut into micro-batches
-        batches = [model.collate(w, tokenizer) for w in micro_batches(sampler.sample(tc.batch_size), tc, ctx)]
+        batches = stream.next()
         n_step = int(distributed.sum_across([sum(int(b.byte_mask.sum()) for b in batches)], ctx)[0])
         optimizer.zero_grad(set_to_none=True)
-        nll_local, chunks_local, loss_local = 0.0, 0, 0.0
+        # sums kept on the device in float64 (what Python's floats held), read once a step: no wait per micro-batch
+        nll_local, chunks_local, loss_local = (torch.zeros((), dtype=torch.float64, device=device) for _ in range(3))
         for batch in batches:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=tc.precision == "bf16"):
-                out = forward(batch.to(device))
+                out = forward(batch.to(device, non_blocking=True))
             # summed NLL over the global byte count; auxiliary losses averaged over micro-batches and ranks
             loss = out.nll_sum / n_step + out.aux_loss / (ctx.world_size * tc.grad_accum_steps)
             loss.backward()
-            nll_local += float(out.nll_sum.detach())
-            loss_local += float(loss.detach())
+            nll_local += out.nll_sum.detach().double()
+            loss_local += loss.detach().double()
             if out.boundaries is not None:
-                chunks_local += int((out.boundaries & out.byte_mask).sum())
+                chunks_local += (out.boundaries & out.byte_mask).sum()
         distributed.sum_gradients(params, ctx)
-        nll_step, chunks_step, loss_step = distributed.sum_across([nll_local, chunks_local, loss_local], ctx)
+        nll_step, chunks_step, loss_step = distributed.sum_across(
+            torch.stack([nll_local, chunks_local, loss_local]).tolist(), ctx)
         if not math.isfinite(loss_step):
             raise FloatingPointError(f"{cfg.name}: loss is {loss_step} at step {s.step + 1}; last good checkpoint "
                                      f"in {job.checkpoint_dir}")
@@ -294,7 +305,8 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
             s.run_nll, s.run_bytes, s.run_chunks = 0.0, 0, 0
             next_eval += tc.eval_every_bytes
         if s.step % tc.checkpoint_every_steps == 0 and not done and ctx.is_main:
-            save_state(job, model, optimizer, s, sampler, time.time() - start)
+            save_state(job, model, optimizer, s, stream, time.time() - start)
+    stream.close()
     bar.close()
     if not ctx.is_main:
         return None
