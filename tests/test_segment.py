@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from byteword.segment import OTHER, SPACE, WORD, char_classes, split_words, word_byte_lengths
+from byteword.segment import (OTHER, SPACE, WORD, char_classes, split_words, word_byte_lengths,
+                              words_of_texts)
 
 AWKWARD = [
     "",
@@ -60,10 +61,14 @@ def test_word_byte_lengths_equal_the_split_words_lengths(limit):
     ``split_words``'s words, chops included."""
     rng = random.Random(limit)
     texts = AWKWARD + ["".join(rng.choice(POOL) for _ in range(rng.randint(0, 80))) for _ in range(500)]
+    wants = []
     for text in texts:
-        want = np.array([len(w.encode()) for w in split_words(text, limit)], dtype=np.int64)
+        wants.append([len(w.encode()) for w in split_words(text, limit)])
         got = word_byte_lengths(text, limit)
-        assert got.dtype == want.dtype and got.tolist() == want.tolist(), text
+        assert got.dtype == np.int64 and got.tolist() == wants[-1], text
+    # all texts in one pass: each text opens its own words, whatever the previous one ended with
+    lengths, counts = words_of_texts(texts, limit)
+    assert counts.tolist() == [len(w) for w in wants] and lengths.tolist() == [n for w in wants for n in w]
 
 
 def test_every_character_class_is_the_patterns():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from byteword.segment import split_words, word_byte_lengths
+from byteword.segment import split_words, words_of_texts
 
 
 @dataclass
@@ -335,13 +335,15 @@ def byte_rows(rows: list[bytes]) -> tuple[torch.Tensor, torch.Tensor]:
 def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Each window's words (``split_words``) as their (B, n) byte lengths and start offsets, zero-padded.
     The words tile the window, so word j of a window is its bytes from the sum of the earlier lengths on
-    (the model reads them from ``Batch.bytes``)."""
-    lengths = [word_byte_lengths(x.data.decode("utf-8"), max_word_bytes) for x in windows]
-    n = max(len(lens) for lens in lengths)
-    word_len = np.zeros((len(windows), n), dtype=np.int64)
-    word_start = np.zeros((len(windows), n), dtype=np.int64)
-    for i, lens in enumerate(lengths):
-        word_len[i, : len(lens)], word_start[i, : len(lens)] = lens, np.cumsum(lens) - lens
+    (the model reads them from ``Batch.bytes``). All windows are split in one pass (``words_of_texts``)."""
+    lengths, counts = words_of_texts([x.data.decode("utf-8") for x in windows], max_word_bytes)
+    row = np.repeat(np.arange(len(windows)), counts)  # (words,) the window of each word
+    col = np.arange(len(lengths)) - np.repeat(np.cumsum(counts) - counts, counts)  # its place in the window
+    ends = np.cumsum(lengths)
+    starts = ends - lengths - np.repeat(np.append(0, ends)[np.cumsum(counts) - counts], counts)
+    word_len = np.zeros((len(windows), int(counts.max(initial=0))), dtype=np.int64)
+    word_start = np.zeros_like(word_len)
+    word_len[row, col], word_start[row, col] = lengths, starts
     return torch.from_numpy(word_len), torch.from_numpy(word_start)
 
 

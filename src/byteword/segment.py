@@ -65,19 +65,26 @@ def char_classes() -> np.ndarray:
 
 def word_byte_lengths(text: str, max_word_bytes: int | None = None) -> np.ndarray:
     """UTF-8 length (int64) of each word of ``split_words(text, max_word_bytes)``: the words tile the text, so
-    these sum to its bytes. Computed on arrays of characters, not word by word: a word starts at the text's
-    first character, at whitespace after a non-space, and where a run of word characters meets a run of other
+    these sum to its bytes."""
+    return words_of_texts([text], max_word_bytes)[0]
+
+
+def words_of_texts(texts: list[str], max_word_bytes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The words of ``split_words`` for many texts at once: (words,) int64 UTF-8 length of every word of every
+    text, in order, and (texts,) int64 words per text.
+
+    Computed on one array of all the texts' characters, not word by word: a word starts at a text's first
+    character, at whitespace after a non-space, and where a run of word characters meets a run of other
     non-space characters; a word longer than ``max_word_bytes`` is cut greedily, piece by piece, for all such
     words at once."""
     if max_word_bytes is not None and max_word_bytes < 4:
         raise ValueError(f"max_word_bytes must be at least 4 (one UTF-8 character), got {max_word_bytes}")
-    points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")  # (n,) code points
-    if len(points) == 0:
-        return np.zeros(0, dtype=np.int64)
+    points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype="<u4")  # (n,) code points
+    first = np.cumsum([0] + [len(t) for t in texts])[:-1]  # (texts,) each text's first character
     cls = char_classes()[points]
     prev = np.concatenate([[SPACE], cls[:-1]])
     opens = ((cls == SPACE) | (cls != prev)) & (prev != SPACE)
-    opens[0] = True
+    opens[first[first < len(points)]] = True  # every text opens a word (an empty one has none)
     size = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)  # UTF-8 bytes per char
     before = np.concatenate([[0], np.cumsum(size)])  # (n+1,) bytes before each character
     if max_word_bytes is not None:
@@ -91,4 +98,5 @@ def word_byte_lengths(text: str, max_word_bytes: int | None = None) -> np.ndarra
             pos, end = pos[keep], end[keep]
             opens[pos] = True
     starts = np.flatnonzero(opens)
-    return np.diff(before[np.append(starts, len(points))])
+    per_text = np.diff(np.append(np.searchsorted(starts, first), len(starts)))
+    return np.diff(before[np.append(starts, len(points))]), per_text
