@@ -4,7 +4,8 @@
 # ${OUT:-benchmarks/measurements/gpu_check}:
 #   1. the throughput benchmark of every family of configs/full.yaml at 8192-byte windows, 4 per
 #      micro-batch and 8 micro-batches per step (256 KiB per optimizer step), bf16, eager; then the flat
-#      byte transformer and HAT again compiled, where compilation should pay;
+#      byte transformer and HAT again compiled, where compilation should pay; and the collation alone of
+#      every family at configs/full.yaml's shape, on one thread of the host;
 #   2. a short bf16 training of the byte transformer and HAT through the real training loop: killed once
 #      its first rolling checkpoint is on disk, then rerun, which must resume from it and finish.
 # Usage: bash benchmarks/gpu_check.sh   (PYTHON=... the interpreter; DEVICE=cpu CONFIG=tests/tiny_config.yaml
@@ -26,6 +27,8 @@ $PY -m byteword.bench --gpu --corpus "$CORPUS/train.parquet" --config configs/fu
 $PY -m byteword.bench --gpu --corpus "$CORPUS/train.parquet" --config configs/full.yaml --context-bytes 8192 \
     --batch-size 4 --accum-steps 8 --blocks 2 --steps 1 --generate-bytes 4 --families bytes hat --compile \
     --out "$OUT" 2>&1 | tee "$OUT/bench_compile.log"
+$PY -m byteword.bench --collation-only --corpus "$CORPUS/train.parquet" --config configs/full.yaml --out "$OUT" \
+    2>&1 | tee "$OUT/collation.log"
 fi
 
 echo "== 2. bf16 training with a checkpoint and a resume"
