@@ -34,7 +34,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     eval_every_bytes: int = 250_000
-    eval_bytes: int = 32_768  # validation bytes scored at each evaluation
+    eval_bytes: int = 32_768  # validation bytes scored at each evaluation: whole documents, the first always
     checkpoint_every_steps: int = 100
     grad_accum_steps: int = 1  # micro-batches per optimizer step; each rank reads batch_size / (ranks · this)
     precision: str = "fp32"  # "bf16": autocast to bfloat16 (weights, optimizer and evaluation stay float32)

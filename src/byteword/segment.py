@@ -54,8 +54,8 @@ SPACE, WORD, OTHER = 0, 1, 2  # the classes of a character that decide where wor
 @functools.cache
 def char_classes() -> np.ndarray:
     """(0x110000,) uint8 class of every code point as ``WORD_PATTERN`` reads it: SPACE (``\\s``), WORD (``\\w``)
-    or OTHER, found by the same regular expressions over every character once (a third of a second)."""
-    every = "".join(map(chr, range(0x110000)))
+    or OTHER, found by the same regular expressions over every character once (a tenth of a second)."""
+    every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", errors="surrogatepass")  # surrogates too
     table = np.full(len(every), OTHER, dtype=np.uint8)
     for pattern, cls in ((r"\w+", WORD), (r"\s+", SPACE)):
         for m in re.finditer(pattern, every):
