@@ -10,12 +10,12 @@ import torch
 from safetensors.torch import load_file
 
 import byteword
+import byteword.train as train_module
 from byteword import checkpoint
 from byteword.data import eval_windows
 from byteword.evaluation.bpb import score_windows
 from byteword.models import model_config_from_dict
 from byteword.record import TrainConfig
-import byteword.train as train_module
 from byteword.train import TrainJob, log_metric, train
 
 from conftest import FAMILY_ENTRIES, toy_corpus
