@@ -46,7 +46,7 @@ class BatchStream:
 
     def state(self) -> dict:
         """The sampler state a resumed run starts from: before the draw of the next step to be handed out."""
-        return copy.deepcopy(self.pending[0] if self.pending is not None else self.sampler.state())
+        return self.pending[0] if self.pending is not None else self.sampler.state()
 
     def close(self) -> None:
         if self.pool is not None:

@@ -188,13 +188,18 @@ def prepare_family(cfg: ModelConfig, windows: list[list[bytes]], shape: Shape, d
     model.run_at_target_rate()  # a model that learns its chunks draws them at the length training aims at
     set_activation_checkpointing(model, options.activation_checkpointing)
     train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
-    start = time.perf_counter()
-    batches = [model.collate(w) for w in windows]
-    collate_rate = sum(map(batch_bytes, windows)) / (time.perf_counter() - start)  # bytes/s on one CPU thread
+    batches, collate_rate = timed_collation(model, windows)
     timed = prepare(cfg.name, model, [b.to(device) for b in batches], step_bytes(windows, shape), device,
                     lambda m, b: m(b).loss, options, shape.accum_steps)
     timed.row.update(family=cfg.family, train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)
     return timed
+
+
+def timed_collation(model, windows: list[list[bytes]]) -> tuple[list, float]:
+    """The model's batches of each micro-batch of ``windows``, and the collation rate in bytes/s on one CPU thread."""
+    start = time.perf_counter()
+    batches = [model.collate(w) for w in windows]
+    return batches, sum(map(batch_bytes, windows)) / (time.perf_counter() - start)
 
 
 def collation_rates(corpus: Path, shape: Shape, models: dict[str, ModelConfig], families: list[str],
@@ -206,14 +211,12 @@ def collation_rates(corpus: Path, shape: Shape, models: dict[str, ModelConfig], 
     for name, cfg in models.items():
         if families and name not in families:
             continue
-        model = build_model(cfg)
+        with torch.device("meta"):  # collation reads the config only: no weights to initialise
+            model = build_model(cfg)
         sampler = WindowSampler(texts, shape.context_bytes, seed=0)
         draws = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(shape.accum_steps * (steps + 1))]
         model.collate(draws[0])  # warm-up: tables built on first use
-        start = time.perf_counter()
-        for windows in draws[1:]:
-            model.collate(windows)
-        rate = sum(map(batch_bytes, draws[1:])) / (time.perf_counter() - start)
+        _, rate = timed_collation(model, draws[1:])
         rows.append({"model": name, "family": cfg.family, "collate_bytes_per_second": rate,
                      "shape": str(dataclasses.asdict(shape))})
         print(rows[-1], flush=True)

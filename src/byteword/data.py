@@ -337,10 +337,11 @@ def _word_table(windows: list[Window], max_word_bytes: int) -> tuple[torch.Tenso
     The words tile the window, so word j of a window is its bytes from the sum of the earlier lengths on
     (the model reads them from ``Batch.bytes``). All windows are split in one pass (``words_of_texts``)."""
     lengths, counts = words_of_texts([x.data.decode("utf-8") for x in windows], max_word_bytes)
+    sizes = np.array([len(x.data) for x in windows], dtype=np.int64)
     row = np.repeat(np.arange(len(windows)), counts)  # (words,) the window of each word
     col = np.arange(len(lengths)) - np.repeat(np.cumsum(counts) - counts, counts)  # its place in the window
-    ends = np.cumsum(lengths)
-    starts = ends - lengths - np.repeat(np.append(0, ends)[np.cumsum(counts) - counts], counts)
+    # each word's first byte with the windows laid end to end, less the bytes of the windows before its own
+    starts = np.cumsum(lengths) - lengths - np.repeat(np.cumsum(sizes) - sizes, counts)
     word_len = np.zeros((len(windows), int(counts.max(initial=0))), dtype=np.int64)
     word_start = np.zeros_like(word_len)
     word_len[row, col], word_start[row, col] = lengths, starts

@@ -32,10 +32,14 @@ def _chop(word: str, max_word_bytes: int) -> list[str]:
     return pieces
 
 
-def split_words(text: str, max_word_bytes: int | None = None) -> list[str]:
-    """Split ``text`` into words with leading whitespace; the pieces concatenate back to ``text``."""
+def check_limit(max_word_bytes: int | None) -> None:
     if max_word_bytes is not None and max_word_bytes < 4:
         raise ValueError(f"max_word_bytes must be at least 4 (one UTF-8 character), got {max_word_bytes}")
+
+
+def split_words(text: str, max_word_bytes: int | None = None) -> list[str]:
+    """Split ``text`` into words with leading whitespace; the pieces concatenate back to ``text``."""
+    check_limit(max_word_bytes)
     words = WORD_PATTERN.findall(text)
     if max_word_bytes is None:
         return words
@@ -77,8 +81,7 @@ def words_of_texts(texts: list[str], max_word_bytes: int | None = None) -> tuple
     character, at whitespace after a non-space, and where a run of word characters meets a run of other
     non-space characters; a word longer than ``max_word_bytes`` is cut greedily, piece by piece, for all such
     words at once."""
-    if max_word_bytes is not None and max_word_bytes < 4:
-        raise ValueError(f"max_word_bytes must be at least 4 (one UTF-8 character), got {max_word_bytes}")
+    check_limit(max_word_bytes)
     points = np.frombuffer("".join(texts).encode("utf-32-le"), dtype="<u4")  # (n,) code points
     first = np.cumsum([0] + [len(t) for t in texts])[:-1]  # (texts,) each text's first character
     cls = char_classes()[points]
