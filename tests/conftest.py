@@ -4,6 +4,9 @@ import torch
 from byteword.models import build_model, model_config_from_dict
 from byteword.tokenization import train_bpe
 
+# The tests' tensors are tiny: a second thread per operation costs more in hand-offs than it saves.
+torch.set_num_threads(1)
+
 TINY_LEVEL = {"d_model": 32, "n_layers": 2, "n_heads": 2}
 FAMILY_ENTRIES = {
     "bytes": {"family": "transformer", "backbone": TINY_LEVEL},

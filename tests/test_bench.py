@@ -19,7 +19,7 @@ def test_bench_measures_every_family_and_the_reference(tmp_path):
     assert shape == bench.Shape(context_bytes=64, batch_size=4, accum_steps=1)  # the tiny config's training
     shape = bench.Shape(context_bytes=48, batch_size=2, accum_steps=2)
     table = bench.run(corpus, bench.torch.device("cpu"), shape, entries, blocks=3, steps_per_block=1, families=[],
-                      generate_bytes=2)
+                      generate_bytes=2, matmul_time=True)
     assert list(table["model"]) == [*entries, "llama_reference"]
     # one step is an optimizer step over both micro-batches of 2 windows of up to 48 bytes (a window ends
     # on a character boundary, so a few bytes short where the 48th would cut one)
@@ -30,6 +30,10 @@ def test_bench_measures_every_family_and_the_reference(tmp_path):
     assert (table["n_blocks"] == 3).all()
     ratio = table.set_index("model")[["flop_rate_ratio", "flop_rate_ratio_min", "flop_rate_ratio_max"]]
     assert (ratio.loc["bytes"] == 1.0).all()
+    # every step spends time in matrix products (its share of a step is not asserted: profiled steps are
+    # timed apart from the blocks); over that time alone the reference's ratio is 1 again
+    assert (table["matmul_seconds_per_step"] > 0).all() and (table["matmul_share"] > 0).all()
+    assert table.set_index("model").loc["bytes", "matmul_flop_rate_ratio"] == 1.0
     families = table[table["model"] != "llama_reference"]
     assert (families["generate_bytes_per_second"] > 0).all()
     bench.plot(table, tmp_path / "throughput.png")

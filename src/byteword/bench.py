@@ -19,7 +19,9 @@ A model that learns its chunks (H-Net) is timed at its target chunk length
 on both; model FLOPs utilisation = 3 · analytic forward FLOPs per byte · bytes/s divided by the card's
 dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s ``generate``, in float32)
 is measured per family too. ``--compile`` and ``--activation-checkpointing`` apply those training
-options to the timed step. One row per model to Parquet, one figure."""
+options to the timed step. ``--matmul-time`` (CPU) profiles each model's time in matrix products and
+its FLOP-rate ratio over that time alone: how far removing every other cost could take it. One row per
+model to Parquet, one figure."""
 
 from __future__ import annotations
 
@@ -162,6 +164,37 @@ def rate_columns(models: dict[str, Timed], reference: str = "bytes") -> None:
                              flop_rate_ratio_max=float(ratios.max()))
 
 
+# CPU kernels of matrix products, attention's included (its scores and weighted sums are products)
+MATMUL_KERNELS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm",
+                  "aten::_scaled_dot_product_flash_attention_for_cpu",
+                  "aten::_scaled_dot_product_flash_attention_for_cpu_backward"}
+
+
+def matmul_columns(models: dict[str, Timed], reference: str = "bytes", steps: int = 2) -> None:
+    """Into each row (CPU, after ``rate_columns``): seconds per step in matrix-product kernels (their self
+    time under torch.profiler, over ``steps`` more steps), their share of the median step, and the FLOP
+    rate relative to the reference's counted over that time alone: the ratio a model would reach if all
+    but its matrix products cost nothing, so the most that cutting overhead could bring."""
+    from torch.profiler import ProfilerActivity, profile
+
+    for timed in models.values():
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(steps):
+                timed.step()
+        kernel_us = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in MATMUL_KERNELS)
+        seconds = kernel_us / 1e6 / steps
+        timed.row.update(matmul_seconds_per_step=seconds, matmul_share=seconds / timed.row["seconds_per_step"])
+    ref = models.get(reference)
+    if ref is None:
+        return
+
+    def flops_per_matmul_second(t: Timed) -> float:
+        return t.row["train_flops_per_byte"] * t.n_bytes / t.row["matmul_seconds_per_step"]
+
+    for timed in models.values():
+        timed.row["matmul_flop_rate_ratio"] = flops_per_matmul_second(timed) / flops_per_matmul_second(ref)
+
+
 def generation_rate(model, prompt: str, n_bytes: int, context_bytes: int, device) -> float:
     """Greedy generation speed in bytes/s through ``LoadedModel.generate`` (each byte scores the prefix
     with all 256 candidate continuations, without a cache), after one warm-up byte."""
@@ -248,9 +281,10 @@ def prepare_llama(cfg: ModelConfig, windows: list[list[bytes]], shape: Shape, de
 
 def run(corpus: Path, device: torch.device, shape: Shape, models: dict[str, ModelConfig], blocks: int,
         steps_per_block: int, families: list[str], generate_bytes: int = 64,
-        options: StepOptions = StepOptions(), reference: str = "bytes") -> pd.DataFrame:
+        options: StepOptions = StepOptions(), reference: str = "bytes", matmul_time: bool = False) -> pd.DataFrame:
     """Time ``models`` (name -> typed config; ``families`` a subset of names, "llama" for the reference,
-    empty for all) at ``shape`` on windows of ``corpus``; Llama takes the shape of model ``reference``."""
+    empty for all) at ``shape`` on windows of ``corpus``; Llama takes the shape of model ``reference``;
+    ``matmul_time`` adds ``matmul_columns`` (CPU only)."""
     texts = pd.read_parquet(corpus)["text"].tolist()
     sampler = WindowSampler(texts, shape.context_bytes, seed=0)
     windows = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(max(4, shape.accum_steps))]
@@ -274,6 +308,8 @@ def run(corpus: Path, device: torch.device, shape: Shape, models: dict[str, Mode
         attempt("llama_reference", "reference", lambda: prepare_llama(models[reference], windows, shape, device, options))
     time_interleaved(timed, blocks, steps_per_block, device)
     rate_columns(timed, reference)
+    if matmul_time:
+        matmul_columns(timed, reference)
     # a prompt of half a window of whole words, then as many new bytes as fit in the other half
     context = max(len(w) for w in windows[0])
     prompt = windows[0][0][: context // 2].decode("utf-8", errors="ignore")
@@ -307,9 +343,14 @@ def plot(table: pd.DataFrame, path: Path) -> None:
         ratio = table["flop_rate_ratio"]
         err = [ratio - table["flop_rate_ratio_min"], table["flop_rate_ratio_max"] - ratio]
         axes[1].bar(table["model"], ratio, yerr=err, capsize=3)
+        if "matmul_flop_rate_ratio" in table:
+            axes[1].scatter(table["model"], table["matmul_flop_rate_ratio"], marker="_", s=300, color="C3",
+                            zorder=3, label="over matrix-product time alone")
         axes[1].axhline(0.8, color="black", lw=0.8, ls=":", label="0.8")
-        axes[1].set(ylabel="FLOP rate ÷ the flat byte model's", title="compute use (range over blocks)")
-        axes[1].legend(fontsize=8)
+        top = max(table["flop_rate_ratio_max"].max(), table.get("matmul_flop_rate_ratio", ratio).max())
+        axes[1].set(ylabel="FLOP rate ÷ the flat byte model's", title="compute use (range over blocks)",
+                    ylim=(0, 1.3 * top))  # room above the bars for the legend
+        axes[1].legend(fontsize=8, loc="upper left", ncol=2)
     else:
         axes[1].bar(table["model"], table["achieved_tflops"])
         axes[1].set(ylabel="achieved TFLOP/s", title="compute use")
@@ -342,6 +383,8 @@ def main(argv=None) -> int:
                         "(default 64 on GPU, 8 on CPU, where each byte costs a forward pass over 256 candidates)")
     parser.add_argument("--collation-only", action="store_true",
                         help="time only the collation of every model at the shape (one CPU thread, no training)")
+    parser.add_argument("--matmul-time", action="store_true",
+                        help="CPU: also profile each model's time in matrix products and the FLOP-rate ratio over it")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/measurements"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -361,9 +404,11 @@ def main(argv=None) -> int:
         table.to_parquet(args.out / f"{stem}.parquet", index=False)
         print(table.drop(columns=["shape"]).to_string())
         return 0
+    if args.matmul_time and args.gpu:
+        raise SystemExit("--matmul-time profiles CPU kernels: leave out --gpu")
     options = StepOptions(compile=args.compile, activation_checkpointing=args.activation_checkpointing)
     table = run(args.corpus, device, shape, entries, args.blocks or (3 if args.gpu else 5), args.steps or 4,
-                args.families, args.generate_bytes or (64 if args.gpu else 8), options)
+                args.families, args.generate_bytes or (64 if args.gpu else 8), options, matmul_time=args.matmul_time)
     stem = ("throughput_gpu" if args.gpu else "throughput_cpu") + options.suffix
     table.to_parquet(args.out / f"{stem}.parquet", index=False)
     plot(table, args.out / f"{stem}.png")
