@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from byteword import bench
+from byteword import bench, bench_table
 from conftest import SAMPLE
 
 TINY_CONFIG = Path(__file__).parent / "tiny_config.yaml"
@@ -36,7 +36,7 @@ def test_bench_measures_every_family_and_the_reference(tmp_path):
     assert table.set_index("model").loc["bytes", "matmul_flop_rate_ratio"] == 1.0
     families = table[table["model"] != "llama_reference"]
     assert (families["generate_bytes_per_second"] > 0).all()
-    bench.plot(table, tmp_path / "throughput.png")
+    bench_table.plot(table, tmp_path / "throughput.png")
     assert (tmp_path / "throughput.png").stat().st_size > 10_000
 
 
@@ -46,7 +46,7 @@ def test_rate_columns_compare_each_block_with_the_reference_in_the_same_block():
                            rates=rates)
 
     models = {"bytes": timed([1.0, 2.0, 4.0], 10.0), "other": timed([1.0, 1.0, 8.0], 5.0)}
-    bench.rate_columns(models)
+    bench_table.rate_columns(models)
     row = models["other"].row  # per block: 5·1 / 10·1, 5·1 / 10·2, 5·8 / 10·4
     assert (row["flop_rate_ratio"], row["flop_rate_ratio_min"], row["flop_rate_ratio_max"]) == (0.5, 0.25, 1.0)
     assert row["bytes_per_second"] == 1.0 and row["seconds_per_step"] == 100.0 and row["n_blocks"] == 3
@@ -74,3 +74,17 @@ def test_collation_only_times_every_model_without_training(tmp_path):
     _, entries = bench.config_models(TINY_CONFIG)
     assert list(table["model"]) == list(entries) and (table["collate_bytes_per_second"] > 0).all()
     assert not (tmp_path / "throughput_cpu.parquet").exists()
+
+
+def test_matmul_columns_count_only_matrix_product_kernels():
+    a = bench.torch.randn(64, 64)
+
+    def timed(step):
+        return bench.Timed(model=None, step=step, n_bytes=100,
+                           row={"train_flops_per_byte": 1.0, "seconds_per_step": 1.0})
+
+    models = {"products": timed(lambda: a @ a), "elementwise": timed(lambda: (a.relu() * 2).exp())}
+    bench_table.matmul_columns(models, reference="absent")
+    assert models["products"].row["matmul_seconds_per_step"] > 0
+    assert models["elementwise"].row["matmul_seconds_per_step"] == models["elementwise"].row["matmul_share"] == 0
+    assert "matmul_flop_rate_ratio" not in models["products"].row  # no reference timed: no ratio
