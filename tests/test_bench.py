@@ -4,6 +4,7 @@ timings belong in docs/scale-out.md, not in tests)."""
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from byteword import bench, bench_table
 from conftest import SAMPLE
@@ -77,7 +78,7 @@ def test_collation_only_times_every_model_without_training(tmp_path):
 
 
 def test_matmul_columns_count_only_matrix_product_kernels():
-    a = bench.torch.randn(64, 64)
+    a = torch.randn(64, 64)
 
     def timed(step):
         return bench.Timed(model=None, step=step, n_bytes=100,
