@@ -4,9 +4,13 @@ timings belong in docs/scale-out.md, not in tests)."""
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
-from byteword import bench, bench_table
+from byteword import bench, bench_breakdown, bench_table
+from byteword.bench_breakdown import OUTSIDE
+from byteword.models import build_model, model_config_from_dict
+from byteword.train import set_activation_checkpointing
 from conftest import SAMPLE
 
 TINY_CONFIG = Path(__file__).parent / "tiny_config.yaml"
@@ -89,3 +93,54 @@ def test_matmul_columns_count_only_matrix_product_kernels():
     assert models["products"].row["matmul_seconds_per_step"] > 0
     assert models["elementwise"].row["matmul_seconds_per_step"] == models["elementwise"].row["matmul_share"] == 0
     assert "matmul_flop_rate_ratio" not in models["products"].row  # no reference timed: no ratio
+
+
+def test_breakdown_times_every_level_of_every_family_both_ways(tmp_path):
+    corpus = tmp_path / "train.parquet"
+    pd.DataFrame({"text": [SAMPLE * 3] * 4}).to_parquet(corpus)
+    _, entries = bench.config_models(TINY_CONFIG)
+    table = bench.breakdown_table(corpus, bench.Shape(48, 2), entries, [], steps=2)
+    levels = table.groupby("model", sort=False)["level"].unique().map(list).to_dict()
+    assert levels == {"bytes": ["stack", OUTSIDE], "hat": ["encoder", "backbone", "decoder", OUTSIDE],
+                      "spacebyte": ["encoder", "backbone", "decoder", OUTSIDE],
+                      "megabyte": ["global_model", "local_model", OUTSIDE],
+                      "hnet": ["encoder", "main", "decoder", OUTSIDE],
+                      "blt": ["entropy.stack", "encoder", "latent", "decoder", OUTSIDE]}
+    blocks = table[table["level"] != OUTSIDE]
+    assert (blocks["forward_ms"] > 0).all()
+    # every trained level is timed in backward too; BLT's entropy model is frozen, so it has no backward
+    frozen = blocks["level"] == "entropy.stack"
+    assert (blocks.loc[~frozen, "backward_ms"] > 0).all() and (blocks.loc[frozen, "backward_ms"] == 0).all()
+    # the blocks' time fits inside the step: nothing is counted twice
+    assert (table.loc[table["level"] == OUTSIDE, "ms"] > 0).all()
+    assert table.groupby("model")["ms"].sum().round(6).equals(table.groupby("model")["step_ms"].first().round(6))
+    bench_breakdown.plot(table, tmp_path / "breakdown.png")
+    assert (tmp_path / "breakdown.png").stat().st_size > 10_000
+
+
+def test_breakdown_leaves_no_hooks_and_refuses_recomputed_blocks():
+    model = build_model(model_config_from_dict("hat", {"family": "hierarchical", "max_word_bytes": 8,
+                                                       **{level: {"d_model": 16, "n_layers": 1, "n_heads": 2}
+                                                          for level in ("encoder", "backbone", "decoder")}}))
+    batch = model.collate([b" a few words", b" and more"])
+
+    def step():
+        model(batch).loss.backward()
+
+    def hooked() -> bool:
+        return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+                   for m in model.modules())
+
+    bench_breakdown.breakdown("hat", model, step, steps=1)
+    assert not hooked()
+    set_activation_checkpointing(model, True)  # the backbone's blocks would run their forward twice
+    with pytest.raises(ValueError, match="activation checkpointing"):
+        bench_breakdown.breakdown("hat", model, step, steps=1)
+    assert not hooked()
+
+
+def test_a_block_belongs_to_the_module_holding_it():
+    assert bench_breakdown.level_of("encoder.blocks.1") == "encoder"
+    assert bench_breakdown.level_of("encoder.0") == "encoder"  # a plain list of blocks (SpaceByte's encoder)
+    assert bench_breakdown.level_of("entropy.stack.blocks.0") == "entropy.stack"
+    assert bench_breakdown.level_of("blocks.0") == "model"

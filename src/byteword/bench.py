@@ -21,7 +21,8 @@ dense bf16 peak. Generation speed (greedy bytes/s through ``byteword.load``'s ``
 is measured per family too. ``--compile`` and ``--activation-checkpointing`` apply those training
 options to the timed step. ``--matmul-time`` (CPU) profiles each model's time in matrix products and
 its FLOP-rate ratio over that time alone: how far removing every other cost could take it. One row per
-model to Parquet, one figure."""
+model to Parquet, one figure. ``--breakdown`` (CPU) instead times where each model's step goes, level
+by level (``byteword.bench_breakdown``)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from byteword import bench_breakdown
 from byteword.bench_table import matmul_columns, plot, rate_columns
 from byteword.data import WindowSampler, collate
 from byteword.flops import TRAIN_MULTIPLIER, forward_flops_per_byte
@@ -234,15 +236,32 @@ def prepare_llama(cfg: ModelConfig, windows: list[list[bytes]], shape: Shape, de
     return timed
 
 
+def sample_windows(corpus: Path, shape: Shape) -> list[list[bytes]]:
+    """The micro-batches of windows every model is timed on (at least 4, so that steps rotate among them)."""
+    sampler = WindowSampler(pd.read_parquet(corpus)["text"].tolist(), shape.context_bytes, seed=0)
+    return [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(max(4, shape.accum_steps))]
+
+
+def breakdown_table(corpus: Path, shape: Shape, models: dict[str, ModelConfig], families: list[str],
+                    steps: int) -> pd.DataFrame:
+    """``bench_breakdown.breakdown`` of each model (``families`` a subset of names, empty for all) on CPU."""
+    windows = sample_windows(corpus, shape)
+    tables = []
+    for name, cfg in models.items():
+        if not families or name in families:
+            timed = prepare_family(cfg, windows, shape, torch.device("cpu"))
+            tables.append(bench_breakdown.breakdown(name, timed.model, timed.step, steps))
+            print(tables[-1].drop(columns=["model"]).round(2).to_string(index=False), flush=True)
+    return pd.concat(tables, ignore_index=True)
+
+
 def run(corpus: Path, device: torch.device, shape: Shape, models: dict[str, ModelConfig], blocks: int,
         steps_per_block: int, families: list[str], generate_bytes: int = 64,
         options: StepOptions = StepOptions(), reference: str = "bytes", matmul_time: bool = False) -> pd.DataFrame:
     """Time ``models`` (name -> typed config; ``families`` a subset of names, "llama" for the reference,
     empty for all) at ``shape`` on windows of ``corpus``; Llama takes the shape of model ``reference``;
     ``matmul_time`` adds ``matmul_columns`` (CPU only)."""
-    texts = pd.read_parquet(corpus)["text"].tolist()
-    sampler = WindowSampler(texts, shape.context_bytes, seed=0)
-    windows = [[w.data for w in sampler.sample(shape.batch_size)] for _ in range(max(4, shape.accum_steps))]
+    windows = sample_windows(corpus, shape)
     peak = next((v for k, v in PEAK_BF16.items() if k in torch.cuda.get_device_name()), None) \
         if device.type == "cuda" else None
     timed, failed = {}, []
@@ -309,6 +328,9 @@ def main(argv=None) -> int:
                         help="time only the collation of every model at the shape (one CPU thread, no training)")
     parser.add_argument("--matmul-time", action="store_true",
                         help="CPU: also profile each model's time in matrix products and the FLOP-rate ratio over it")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="CPU, eager: only time each model's levels (attention, the rest of their blocks) and "
+                             "the rest of its step, with module hooks, over --steps steps (default 5)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/measurements"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -327,6 +349,14 @@ def main(argv=None) -> int:
         stem = f"collation_{shape.context_bytes}"
         table.to_parquet(args.out / f"{stem}.parquet", index=False)
         print(table.drop(columns=["shape"]).to_string())
+        return 0
+    if args.breakdown:
+        if args.gpu or args.compile or args.activation_checkpointing:
+            raise SystemExit("--breakdown times eager CPU steps: leave out --gpu, --compile and "
+                             "--activation-checkpointing")
+        table = breakdown_table(args.corpus, shape, entries, args.families, args.steps or 5)
+        table.to_parquet(args.out / "breakdown_cpu.parquet", index=False)
+        bench_breakdown.plot(table, args.out / "breakdown_cpu.png")
         return 0
     if args.matmul_time and args.gpu:
         raise SystemExit("--matmul-time profiles CPU kernels: leave out --gpu")
