@@ -113,7 +113,6 @@ def test_breakdown_times_every_level_of_every_family_both_ways(tmp_path):
     assert (blocks.loc[~frozen, "backward_ms"] > 0).all() and (blocks.loc[frozen, "backward_ms"] == 0).all()
     # the blocks' time fits inside the step: nothing is counted twice
     assert (table.loc[table["level"] == OUTSIDE, "ms"] > 0).all()
-    assert table.groupby("model")["ms"].sum().round(6).equals(table.groupby("model")["step_ms"].first().round(6))
     bench_breakdown.plot(table, tmp_path / "breakdown.png")
     assert (tmp_path / "breakdown.png").stat().st_size > 10_000
 
@@ -144,3 +143,4 @@ def test_a_block_belongs_to_the_module_holding_it():
     assert bench_breakdown.level_of("encoder.0") == "encoder"  # a plain list of blocks (SpaceByte's encoder)
     assert bench_breakdown.level_of("entropy.stack.blocks.0") == "entropy.stack"
     assert bench_breakdown.level_of("blocks.0") == "model"
+    assert bench_breakdown.level_of("sub_blocks.0") == "sub_blocks"  # only a list named blocks is skipped

@@ -192,15 +192,18 @@ def timed_collation(model, windows: list[list[bytes]]) -> tuple[list, float]:
     return batches, sum(map(batch_bytes, windows)) / (time.perf_counter() - start)
 
 
+def selected(models: dict[str, ModelConfig], families: list[str]) -> dict[str, ModelConfig]:
+    """The models named in ``families`` (the command line's subset), or all of them when it is empty."""
+    return {name: cfg for name, cfg in models.items() if not families or name in families}
+
+
 def collation_rates(corpus: Path, shape: Shape, models: dict[str, ModelConfig], families: list[str],
                     steps: int = 4) -> pd.DataFrame:
     """Collation alone, at ``shape``, on one CPU thread: each model's bytes/s over ``steps`` optimizer steps
     of fresh windows (every micro-batch of a step, as the training loop collates them), after one warm-up."""
     texts = pd.read_parquet(corpus)["text"].tolist()
     rows = []
-    for name, cfg in models.items():
-        if families and name not in families:
-            continue
+    for name, cfg in selected(models, families).items():
         with torch.device("meta"):  # collation reads the config only: no weights to initialise
             model = build_model(cfg)
         sampler = WindowSampler(texts, shape.context_bytes, seed=0)
@@ -247,11 +250,10 @@ def breakdown_table(corpus: Path, shape: Shape, models: dict[str, ModelConfig], 
     """``bench_breakdown.breakdown`` of each model (``families`` a subset of names, empty for all) on CPU."""
     windows = sample_windows(corpus, shape)
     tables = []
-    for name, cfg in models.items():
-        if not families or name in families:
-            timed = prepare_family(cfg, windows, shape, torch.device("cpu"))
-            tables.append(bench_breakdown.breakdown(name, timed.model, timed.step, steps))
-            print(tables[-1].drop(columns=["model"]).round(2).to_string(index=False), flush=True)
+    for name, cfg in selected(models, families).items():
+        timed = prepare_family(cfg, windows, shape, torch.device("cpu"))
+        tables.append(bench_breakdown.breakdown(name, timed.model, timed.step, steps))
+        print(tables[-1].drop(columns=["model"]).round(2).to_string(index=False), flush=True)
     return pd.concat(tables, ignore_index=True)
 
 
@@ -275,9 +277,8 @@ def run(corpus: Path, device: torch.device, shape: Shape, models: dict[str, Mode
                 torch.cuda.empty_cache()
             print(failed[-1], flush=True)
 
-    for name, cfg in models.items():
-        if not families or name in families:
-            attempt(name, cfg.family, lambda: prepare_family(cfg, windows, shape, device, options))
+    for name, cfg in selected(models, families).items():
+        attempt(name, cfg.family, lambda: prepare_family(cfg, windows, shape, device, options))
     if (not families or "llama" in families) and reference in models:
         attempt("llama_reference", "reference", lambda: prepare_llama(models[reference], windows, shape, device, options))
     time_interleaved(timed, blocks, steps_per_block, device)

@@ -28,8 +28,10 @@ OUTSIDE = "outside the blocks"  # embeddings, pooling, heads, the loss, final no
 
 def level_of(name: str) -> str:
     """A block's module name -> the module holding it: "encoder.blocks.1" and "encoder.0" -> "encoder"."""
-    holder = name.rsplit(".", 1)[0] if "." in name else ""
-    return holder.removesuffix(".blocks").removesuffix("blocks") or "model"
+    holder = name.split(".")[:-1]  # the block's own index dropped
+    if holder[-1:] == ["blocks"]:  # a Stack keeps its blocks in a list named blocks
+        holder.pop()
+    return ".".join(holder) or "model"
 
 
 def breakdown(name: str, model, step, steps: int = 5) -> pd.DataFrame:
