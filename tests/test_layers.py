@@ -1,4 +1,5 @@
-"""Local attention in blocks gives the attention of the full mask it stands for."""
+"""Local attention in blocks gives the attention of the full mask it stands for; rotary turns agree in both
+forms."""
 
 import pytest
 import torch
@@ -75,3 +76,18 @@ def test_a_hierarchical_model_scores_the_same_in_blocks_as_over_whole_rows(make_
     with torch.no_grad():
         whole = model(batch).byte_logprobs
     torch.testing.assert_close(blocked, whole, rtol=1e-5, atol=1e-5)
+
+
+def test_rotary_forms_agree_and_turn_by_position():
+    """The complex product (float32 on a CPU) and the real form (here in float64) give the same turn;
+    position 0 is not turned, and every turn keeps the length of each channel pair."""
+    x = torch.randn(2, 3, 11, 8, dtype=torch.float64)
+    complex_form = layers.rotary(x.float())
+    real_form = layers.rotary(x)
+    assert torch.allclose(complex_form.double(), real_form, atol=1e-5)
+    assert torch.equal(real_form[..., 0, :], x[..., 0, :])
+    pair_length = lambda y: y.unflatten(-1, (4, 2)).norm(dim=-1)  # noqa: E731
+    assert torch.allclose(pair_length(real_form), pair_length(x))
+    # pair j at position t turns by t·10000^(-2j/Dh): pair 0 of position 1 by one radian
+    first = complex(*x[0, 0, 1, :2].tolist()) * complex(torch.cos(torch.tensor(1.0)), torch.sin(torch.tensor(1.0)))
+    assert real_form[0, 0, 1, :2].tolist() == pytest.approx([first.real, first.imag], abs=1e-6)

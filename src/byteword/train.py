@@ -104,8 +104,13 @@ COMPILER_SETTINGS = {"capture_scalar_outputs": True, "capture_dynamic_output_sha
 def compiled(model, backend: str = "inductor"):
     """``torch.compile`` of a model's forward, under ``COMPILER_SETTINGS`` (set for the process: the
     graph is traced at the first call, after this returns)."""
+    import warnings
+
     import torch._dynamo
 
+    # on a CPU the rotary turn stays a complex product, which inductor runs as an eager kernel, on purpose
+    # (``byteword.models.layers.rotary``); its warning that this may be slow would only mislead
+    warnings.filterwarnings("ignore", message="Torchinductor does not support code generation for complex")
     for key, value in COMPILER_SETTINGS.items():
         setattr(torch._dynamo.config, key, value)
     return torch.compile(model, backend=backend)

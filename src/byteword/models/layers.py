@@ -58,11 +58,16 @@ def rotary(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
     """Rotary position embedding on (..., T, Dh): position t rotates channel pairs (2j, 2j+1) by
     t * base^(-2j/Dh).
 
-    Eager on a CPU, the pairs are complex numbers and one complex product turns them all (a fifth of
-    the time of the real form below, fwd + bwd, at the demo's shapes); compiled, or in half precision,
-    the real form, which inductor fuses into one kernel and which needs no float32 copy."""
+    In float32 on a CPU the pairs are complex numbers and one complex product turns them all: eager, a
+    fifth of the time of the real form below (fwd + bwd, at the demo's shapes); compiled too, though
+    inductor leaves the product to eager kernels, because the gradient of the real form's strided
+    slices compiles into a slow kernel (one training step, one thread, demo shape: HAT 66 → 57 ms, the
+    byte transformer 56 → 52). In half precision, or on a GPU, the real form, which needs no float32
+    copy and which inductor fuses into one kernel there."""
     T, Dh = x.shape[-2], x.shape[-1]
-    if x.dtype == torch.float32 and x.device.type == "cpu" and not torch.compiler.is_compiling():
+    if x.dtype == torch.float32 and x.device.type == "cpu":
+        if torch.compiler.is_compiling():  # a strided view of a size drawn from the data confuses the tracer
+            x = x.contiguous()
         turned = torch.view_as_complex(x.unflatten(-1, (Dh // 2, 2))) * rotations(T, Dh, x.device, base)
         return torch.view_as_real(turned).flatten(-2)
     rot = rotations(T, Dh, x.device, base)
