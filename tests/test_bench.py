@@ -68,6 +68,7 @@ def test_bench_applies_activation_checkpointing(tmp_path):
     assert list(table["model"]) == ["hat"] and (table["bytes_per_second"] > 0).all()
     assert "flop_rate_ratio" not in table  # no byte transformer timed beside it: no ratio
     assert options.suffix == "_activation_checkpointing"
+    assert set(table["step"]) == {"eager, activation checkpointing"}
 
 
 def test_collation_only_times_every_model_without_training(tmp_path):

@@ -90,6 +90,12 @@ class StepOptions:
     def suffix(self) -> str:
         return "".join(f"_{k}" for k, v in dataclasses.asdict(self).items() if v)
 
+    @property
+    def label(self) -> str:
+        """How the step ran, for a figure's title: "eager" or "compiled", and activation checkpointing if on."""
+        return ", ".join(["compiled" if self.compile else "eager"]
+                         + ["activation checkpointing"] * self.activation_checkpointing)
+
 
 @dataclasses.dataclass
 class Timed:
@@ -295,8 +301,10 @@ def run(corpus: Path, device: torch.device, shape: Shape, models: dict[str, Mode
     for t in timed.values():
         print(t.row, flush=True)
     table = pd.DataFrame([t.row for t in timed.values()] + failed)
-    cpu = f"cpu ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    cpu = f"cpu ({threads} thread{'s' * (threads != 1)})"
     table["device"] = torch.cuda.get_device_name() if device.type == "cuda" else cpu
+    table["step"] = options.label
     table["shape"] = str(dataclasses.asdict(shape))
     table["options"] = str(dataclasses.asdict(options))
     table["achieved_tflops"] = table["train_flops_per_byte"] * table["bytes_per_second"] / 1e12
