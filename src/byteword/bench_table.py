@@ -62,8 +62,7 @@ def plot(table: pd.DataFrame, path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].bar(table["model"], table["bytes_per_second"] / 1e3)
-    how = f", {table['step'].iloc[0]}" if "step" in table else ""  # tables written before the column have none
-    axes[0].set(ylabel="training throughput (kB/s)", title=f"{table['device'].iloc[0]}{how}")
+    axes[0].set(ylabel="training throughput (kB/s)", title=f"{table['device'].iloc[0]}, {table['step'].iloc[0]}")
     if "mfu" in table:  # a GPU: utilisation of the card's peak
         axes[1].bar(table["model"], table["mfu"])
         axes[1].set(ylabel="model FLOPs utilisation", title="compute use")
