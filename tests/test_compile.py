@@ -40,3 +40,24 @@ def test_the_compiled_step_matches_the_eager_one(make_model, tokenizer, kind, ba
     torch.testing.assert_close(loss, eager(batch).loss.detach(), rtol=1e-5, atol=1e-5)
     for (name, p), q in zip(model.named_parameters(), eager.parameters()):
         torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_a_static_model_compiles_once_per_capacity(make_model, tokenizer):
+    model = make_model("hat").train()
+    assert model.static_shapes
+    graphs = []
+
+    def counting(gm, example_inputs):  # a backend that records each graph dynamo hands it and runs it as traced
+        graphs.append(gm)
+        return gm.forward
+
+    # 9 and 10 words, 17 and 19 bytes: two word counts and two widths, but one capacity of each (10 and 20)
+    batches = [model.collate(w, tokenizer) for w in ([b"a b c d e f g h i"], [b"a b c d e f g h i j"])]
+    for pad, compiles in ((True, 1), (False, 2)):
+        torch._dynamo.reset()
+        graphs.clear()
+        with torch._dynamo.config.patch(**COMPILER_SETTINGS):
+            step = compiled(model, counting)
+            for batch in batches:
+                step(model.pad_to_capacity(batch) if pad else batch).loss.backward()
+        assert len(graphs) == compiles

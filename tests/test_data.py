@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from byteword.data import WindowSampler, collate, eval_windows, split_windows
+from byteword.data import WindowSampler, capacity, collate, eval_windows, split_windows
 from byteword.segment import split_words
 from byteword.tokenization import token_byte_spans
 
@@ -106,3 +106,16 @@ def test_the_gathered_word_batch_equals_the_one_built_word_by_word(max_word_byte
     for got, want in zip((batch.word_len, batch.word_start),
                          word_batch_one_word_at_a_time(windows, max_word_bytes)):
         assert got.dtype == want.dtype and torch.equal(got, want)
+
+
+def test_capacity_pads_by_less_than_a_quarter_with_four_sizes_per_doubling():
+    assert [capacity(n) for n in range(1, 9)] == list(range(1, 9))
+    assert [capacity(n) for n in (9, 10, 11, 17, 21, 25, 32, 33, 128, 129, 1400)] == \
+        [10, 10, 12, 20, 24, 28, 32, 40, 128, 160, 1536]
+    for k in range(3, 13):  # sizes 2^k + 1 .. 2^(k+1)
+        sizes = range(2**k + 1, 2 ** (k + 1) + 1)
+        caps = [capacity(n) for n in sizes]
+        assert all(n <= c < 1.25 * n for n, c in zip(sizes, caps))
+        assert len(set(caps)) == 4 and caps == sorted(caps)
+    with pytest.raises(ValueError, match="got 0"):
+        capacity(0)

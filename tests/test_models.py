@@ -95,6 +95,22 @@ def test_padding_does_not_change_scores(make_model, tokenizer, kind):
 
 
 @pytest.mark.parametrize("kind", FAMILIES)
+def test_a_batch_padded_to_capacity_scores_the_same_bytes(make_model, tokenizer, kind):
+    model = make_model(kind).eval()
+    # 9 and 11 words, 17 and 21 bytes: none of the sizes is a capacity
+    batch = model.collate([b"a b c d e f g h i", b"a b c d e f g h i j k"], tokenizer)
+    padded = model.pad_to_capacity(batch)
+    if model.static_shapes:
+        assert padded.bytes.shape[1] == 24 and padded.word_len.shape[1] == 12
+    with torch.no_grad():
+        out, out_padded = model(batch), model(padded)
+    W = batch.bytes.shape[1]
+    assert torch.equal(padded.byte_mask[:, :W], batch.byte_mask) and not padded.byte_mask[:, W:].any()
+    torch.testing.assert_close(out_padded.byte_logprobs[:, :W], out.byte_logprobs, rtol=0, atol=1e-5)
+    assert not out_padded.byte_logprobs[:, W:].any()
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
 def test_one_batch_overfits_below_005_bits_per_byte(make_model, tokenizer, kind):
     torch.manual_seed(0)
     model = make_model(kind)

@@ -110,8 +110,9 @@ class Timed:
 def prepare(name, model, batches, n_bytes: int, device, loss_fn, options: StepOptions = StepOptions(),
             accum_steps: int = 1, warmup_steps: int = 2) -> Timed:
     """Move the model to ``device``, build its optimizer and step (``accum_steps`` micro-batches, then one
-    update), and warm it up (compiling, if asked); on a GPU the row records the peak memory of this
-    model's own steps."""
+    update), and warm it up (compiling, if asked) for ``warmup_steps`` and at least until every batch has
+    run once, so that no graph compiles while the clock runs; on a GPU the row records the peak memory of
+    this model's own steps."""
     if device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -132,7 +133,7 @@ def prepare(name, model, batches, n_bytes: int, device, loss_fn, options: StepOp
             loss.backward()
         opt.step()
 
-    for _ in range(warmup_steps):
+    for _ in range(max(warmup_steps, -(-len(batches) // accum_steps))):
         step()
     row = {"model": name, "params": sum(p.numel() for p in model.parameters())}
     if device.type == "cuda":
@@ -185,6 +186,8 @@ def prepare_family(cfg: ModelConfig, windows: list[list[bytes]], shape: Shape, d
     set_activation_checkpointing(model, options.activation_checkpointing)
     train_fpb = TRAIN_MULTIPLIER * forward_flops_per_byte(model, windows[0])
     batches, collate_rate = timed_collation(model, windows)
+    if options.compile:  # as the training loop feeds a compiled step
+        batches = [model.pad_to_capacity(b) for b in batches]
     timed = prepare(cfg.name, model, [b.to(device) for b in batches], step_bytes(windows, shape), device,
                     lambda m, b: m(b).loss, options, shape.accum_steps)
     timed.row.update(family=cfg.family, train_flops_per_byte=train_fpb, collate_bytes_per_second=collate_rate)

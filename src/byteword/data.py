@@ -322,6 +322,22 @@ def pad_rows(rows: list[list[int]], value: int, width: int | None = None) -> tor
     return out
 
 
+def capacity(n: int) -> int:
+    """The size a batch dimension of n is padded to for a compiled step, so that the step compiles once per
+    capacity rather than once per size: n itself up to 8, above that the next multiple of an eighth of the
+    power of two at or above n (17..32 -> 20, 24, 28, 32): at most four capacities per doubling, each
+    less than a quarter larger than what it holds."""
+    if n < 1:
+        raise ValueError(f"a batch dimension must hold at least one element, got {n}")
+    step = max(1, 2 ** ((n - 1).bit_length() - 3))
+    return -(-n // step) * step
+
+
+def padded_to(x: torch.Tensor, size: int, value=0) -> torch.Tensor:
+    """(B, n) -> (B, size), ``value`` in the new columns (size >= n)."""
+    return torch.nn.functional.pad(x, (0, size - x.shape[1]), value=value)
+
+
 def byte_rows(rows: list[bytes]) -> tuple[torch.Tensor, torch.Tensor]:
     """(B, W) int64 bytes of ``rows``, 0-padded to the longest (W at least 1), and (B, W) bool, True at real bytes."""
     lengths = np.array([len(r) for r in rows], dtype=np.int64)

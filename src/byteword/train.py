@@ -103,7 +103,9 @@ COMPILER_SETTINGS = {"capture_scalar_outputs": True, "capture_dynamic_output_sha
 
 def compiled(model, backend: str = "inductor"):
     """``torch.compile`` of a model's forward, under ``COMPILER_SETTINGS`` (set for the process: the
-    graph is traced at the first call, after this returns)."""
+    graph is traced at the first call, after this returns). A model with ``static_shapes`` compiles one
+    graph of fixed shapes per capacity of its batches (fed ``pad_to_capacity`` batches: ``training_batches``);
+    the others one graph whose sizes turn symbolic once a second size is seen."""
     import warnings
 
     import torch._dynamo
@@ -113,7 +115,15 @@ def compiled(model, backend: str = "inductor"):
     warnings.filterwarnings("ignore", message="Torchinductor does not support code generation for complex")
     for key, value in COMPILER_SETTINGS.items():
         setattr(torch._dynamo.config, key, value)
-    return torch.compile(model, backend=backend)
+    static = getattr(model, "static_shapes", False)  # False for a model from outside byteword (the bench's Llama)
+    return torch.compile(model, backend=backend, dynamic=False if static else None)
+
+
+def training_batches(model, tokenizer, compile: bool):
+    """windows -> the batch a training step reads: ``model.collate``'s, padded to capacity when compiled."""
+    if compile:
+        return lambda windows: model.pad_to_capacity(model.collate(windows, tokenizer))
+    return lambda windows: model.collate(windows, tokenizer)
 
 
 def set_activation_checkpointing(model, on: bool) -> int:
@@ -250,7 +260,7 @@ def _train(job: TrainJob, ctx: distributed.Context) -> pd.DataFrame | None:
                disable=not ctx.is_main)
     # every rank draws the same global batch and keeps its share, cut into micro-batches
     stream = BatchStream(sampler, lambda: micro_batches(sampler.sample(tc.batch_size), tc, ctx),
-                         lambda windows: model.collate(windows, tokenizer), prefetches(device), device.type == "cuda")
+                         training_batches(model, tokenizer, tc.compile), prefetches(device), device.type == "cuda")
     while s.bytes_seen < tc.train_bytes:
         lr = lr_at(s.bytes_seen / tc.train_bytes, tc)
         for group in optimizer.param_groups:

@@ -35,14 +35,14 @@ gives the backbone the same sequence length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from byteword.data import collate
+from byteword.data import capacity, collate, padded_to
 from byteword.flops import linear_flops, stack_flops
 from byteword.models.config import ConfigError, LevelConfig, ModelConfig
 from byteword.models.layers import Stack, gather_rows, init_weights, with_zero_row
@@ -134,6 +134,7 @@ def packed_layout(batch, k: int) -> dict[str, torch.Tensor]:
 class Hierarchical(LanguageModel):
     Config = HierarchicalConfig
     batch_kind = "words"
+    static_shapes = True
     PARTS = {"embedding": ("enc_embed.", "head."), "encoder": ("enc_pos.", "encoder.", "to_backbone.", "pool_"),
              "backbone": ("bos", "backbone."), "decoder": ("to_decoder.", "bytes_to_decoder.", "decoder.")}
 
@@ -164,6 +165,15 @@ class Hierarchical(LanguageModel):
     def collate(self, windows, tokenizer=None):
         """Windows with the length and start of each word, words longer than ``max_word_bytes`` chopped."""
         return collate(windows, self.batch_kind, max_word_bytes=self.cfg.max_word_bytes)
+
+    def pad_to_capacity(self, batch):
+        """Window bytes and words padded to their ``capacity`` (padding bytes are not real, padding words have
+        no bytes): the forward's sizes, W and N and from them T_e and T_d, then come from a few values only."""
+        (_, W), N = batch.bytes.shape, batch.word_len.shape[1]
+        w, n = capacity(W), capacity(N)
+        return replace(batch, bytes=padded_to(batch.bytes, w), byte_mask=padded_to(batch.byte_mask, w, False),
+                       score_mask=padded_to(batch.score_mask, w, False),
+                       word_len=padded_to(batch.word_len, n), word_start=padded_to(batch.word_start, n))
 
     def text_states(self, out) -> torch.Tensor:
         """The backbone's word states."""

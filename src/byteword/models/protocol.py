@@ -17,6 +17,9 @@ these attributes and methods, so they never branch on a family; a family's file 
 - ``fit_to_training_split(windows)``: whatever the family fixes from training windows before its first step
   (BLT's entropy threshold), kept in its state dict;
 - ``collate(windows, tokenizer)``: the batch it reads from evaluation or training windows;
+- ``static_shapes`` and ``pad_to_capacity(batch)``: for a compiled training step, whether padding a batch
+  to a few capacities (``byteword.data.capacity``) leaves its forward no size drawn from the data, so
+  that each capacity compiles to one graph of fixed shapes;
 - ``forward(batch) -> ModelOutput``: log-likelihood credited to every byte (``byteword.models.output``);
 - ``analytic_flops(batch)``: forward FLOPs of a one-window batch (``byteword.flops``' convention);
 - ``word_readings(batch)``: the two readings of one-word windows for the embedding suite;
@@ -48,6 +51,10 @@ class LanguageModel(nn.Module):
     # True when the model draws its own chunk boundaries, so that its FLOPs per byte change as it learns:
     # training re-measures them at every evaluation
     learns_its_rate: ClassVar[bool] = False
+    # True when every size the forward depends on is a dimension of the batch that ``pad_to_capacity``
+    # pads: a compiled step then compiles one graph of fixed shapes per capacity, which on a CPU run
+    # faster than one graph of symbolic sizes (inductor copies tensors whose size it cannot prove)
+    static_shapes: ClassVar[bool] = False
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -85,6 +92,11 @@ class LanguageModel(nn.Module):
     def collate(self, windows, tokenizer=None) -> Batch:
         """The batch this model reads from ``windows`` (``byteword.data.Window`` objects or plain bytes)."""
         return collate(windows, self.batch_kind, tokenizer)
+
+    def pad_to_capacity(self, batch: Batch) -> Batch:
+        """The batch a compiled training step reads: ``batch`` with the sizes that vary from batch to batch
+        padded to their ``capacity``, scoring the same bytes (unchanged by default)."""
+        return batch
 
     def analytic_flops(self, batch) -> float:
         raise NotImplementedError(f"{type(self).__name__} does not count its FLOPs")
