@@ -97,8 +97,10 @@ def make_optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
 
 # The data-dependent sizes of the families that draw their own units (SpaceByte's global positions,
 # H-Net's chunks: one count per batch, read from the data) are traced as symbolic sizes rather than
-# breaking the graph, so that one graph holds a family's whole forward.
-COMPILER_SETTINGS = {"capture_scalar_outputs": True, "capture_dynamic_output_shape_ops": True}
+# breaking the graph, so that one graph holds a family's whole forward. A family with static shapes
+# compiles one graph per capacity of its batches (four per doubling of a size): 16 leave room for four
+# doublings of HAT's word count at one window width before new sizes would run eagerly (dynamo's default: 8).
+COMPILER_SETTINGS = {"capture_scalar_outputs": True, "capture_dynamic_output_shape_ops": True, "recompile_limit": 16}
 
 
 def compiled(model, backend: str = "inductor"):
