@@ -52,7 +52,7 @@ class LanguageModel(nn.Module):
     # training re-measures them at every evaluation
     learns_its_rate: ClassVar[bool] = False
     # True when every size the forward depends on is a dimension of the batch that ``pad_to_capacity``
-    # pads: a compiled step then compiles one graph of fixed shapes per capacity, which on a CPU run
+    # pads: a compiled step then compiles one graph of fixed shapes per capacity, which on a CPU runs
     # faster than one graph of symbolic sizes (inductor copies tensors whose size it cannot prove)
     static_shapes: ClassVar[bool] = False
 
